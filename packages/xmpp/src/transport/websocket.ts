@@ -1,0 +1,122 @@
+/**
+ * XMPP over WebSocket (RFC 7395): one XML element per message, `<open/>`/`<close/>` framing elements in the
+ * urn:ietf:params:xml:ns:xmpp-framing namespace. Only framing lives here; the session does the rest.
+ *
+ * Strophe (lib-jitsi-meet) specifics honoured (PROTOCOL.md §2.1): the `<open/>` is alone in its frame and never
+ * preceded by an XML declaration; features come in their own frame with the stream prefix declared; a
+ * server-initiated close is exactly `<close xmlns="urn:ietf:params:xml:ns:xmpp-framing" />`.
+ *
+ * References:
+ * - https://www.rfc-editor.org/rfc/rfc7395#section-3.3 (framing), §3.6 (closing)
+ */
+import type { IncomingMessage } from 'node:http';
+import type { WebSocket } from 'ws';
+import type { ConnectionInfo, XmppServer } from '../server.js';
+import { Session, type Transport } from '../session.js';
+import { StreamError } from '../stanza/errors.js';
+import { NS_FRAMING } from '../stanza/ns.js';
+import { escapeXML, serialize } from '../stanza/xml.js';
+import { XmlStreamParser } from '../stream/parser.js';
+import { ByteRateLimiter } from './throttle.js';
+
+const CLOSE_FRAME = `<close xmlns="${NS_FRAMING}" />`;
+
+class WebSocketTransport implements Transport {
+  readonly kind = 'websocket' as const;
+  readonly secure: boolean;
+  readonly remoteAddress: string | undefined;
+  readonly #ws: WebSocket;
+  #closed = false;
+
+  constructor(ws: WebSocket, info: ConnectionInfo) {
+    this.#ws = ws;
+    this.secure = info.secure;
+    this.remoteAddress = info.remoteAddress;
+  }
+
+  sendOpen(attrs: Record<string, string>): void {
+    let s = `<open xmlns="${NS_FRAMING}"`;
+    for (const k in attrs) s += ` ${k}="${escapeXML(attrs[k] as string)}"`;
+    this.send(`${s}/>`);
+  }
+
+  send(data: string): void {
+    if (this.#closed || this.#ws.readyState !== 1) return;
+    this.#ws.send(data);
+  }
+
+  probe(): void {
+    if (!this.#closed && this.#ws.readyState === 1) this.#ws.ping();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.send(CLOSE_FRAME);
+    this.#closed = true;
+    this.#ws.close(1000);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  markClosed(): void {
+    this.#closed = true;
+  }
+}
+
+export function acceptWebSocket(server: XmppServer, ws: WebSocket, req: IncomingMessage, info: ConnectionInfo): void {
+  const transport = new WebSocketTransport(ws, info);
+  if (!server.connectionOpened(info.remoteAddress)) {
+    transport.sendOpen({ from: server.domains.domain, version: '1.0' });
+    transport.send(serialize(new StreamError('policy-violation', 'too many connections from your address').toElement()));
+    transport.close();
+    return;
+  }
+  const session = new Session(server, transport);
+  session.previd = new URL(req.url ?? '/', 'http://x').searchParams.get('previd') ?? undefined;
+  server.registerSession(session);
+  const current = () => (transport as unknown as { session?: Session }).session ?? session;
+  const limits = server.config.limits;
+  const limiter = new ByteRateLimiter(limits.bytesPerSecond, limits.burstBytes);
+  const parser = new XmlStreamParser(
+    'framed',
+    {
+      element: (el) => {
+        if (el.attrs.xmlns === NS_FRAMING) {
+          if (el.name === 'open') return current().streamOpened(el.attrs as Record<string, string>);
+          if (el.name === 'close') return current().close();
+        }
+        current().receive(el);
+      },
+      error: (err) => current().close(err),
+    },
+    { maxStanzaSize: limits.maxStanzaSize, maxDepth: limits.maxXmlDepth, maxAttributes: limits.maxAttributes },
+  );
+  let paused = false;
+  ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+    if (transport.closed) return;
+    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    if (isBinary) return current().close(new StreamError('unsupported-encoding', 'binary frames are not XMPP'));
+    if (buf.length > limits.maxStanzaSize + 1024) return current().close(new StreamError('policy-violation', 'stanza too large'));
+    parser.write(buf.toString('utf8'));
+    const wait = limiter.consume(buf.length);
+    if (wait > 0 && !paused && !transport.closed) {
+      paused = true;
+      ws.pause();
+      setTimeout(() => {
+        paused = false;
+        if (!transport.closed) ws.resume();
+      }, wait).unref();
+    }
+  });
+  ws.on('pong', () => current().activity());
+  ws.on('close', () => {
+    transport.markClosed();
+    server.connectionClosed(info.remoteAddress);
+    current().transportClosed();
+  });
+  ws.on('error', () => {
+    transport.markClosed();
+  });
+}
