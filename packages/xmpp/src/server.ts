@@ -278,6 +278,7 @@ export class XmppServer {
     const id = session.sm?.resumptionId;
     const entry = id ? this.#resumable.get(id) : undefined;
     if (!id || !entry || this.#stopped) return false;
+    session.detached = true;
     entry.timer = setTimeout(() => {
       this.#resumable.delete(id);
       session.destroy();
@@ -312,6 +313,7 @@ export class XmppServer {
     // The old transport (if still open) is replaced; the fresh session object is discarded.
     const oldTransport = old.transport;
     old.adoptTransport(fresh.transport);
+    old.detached = false;
     if (oldTransport !== fresh.transport) oldTransport.close();
     fresh.state = 'closed';
     this.allSessions.delete(fresh);
@@ -497,7 +499,8 @@ export class XmppServer {
     const idleMs = this.config.pingIntervalSeconds * 1000;
     const timeoutMs = this.config.pingTimeoutSeconds * 1000;
     for (const s of this.allSessions) {
-      if (s.transport.kind === 'local' || s.transport.kind === 'bosh') continue; // BOSH has its own inactivity timer
+      // BOSH has its own inactivity timer; detached sessions wait for XEP-0198 resumption instead.
+      if (s.transport.kind === 'local' || s.transport.kind === 'bosh' || s.detached) continue;
       if (s.pingSentAt) {
         if (now - s.pingSentAt >= timeoutMs) {
           s.log.debug('ping timeout');

@@ -75,6 +75,8 @@ export class Session implements Origin {
   sm: StreamManagement | undefined;
   /** XEP-0198 resumption id the client reconnected with (`?previd=` on the WebSocket URL). */
   previd: string | undefined;
+  /** True while a stream-managed session has lost its transport and waits for resumption. */
+  detached = false;
   #saslFailures = 0;
   #streamOpened = false;
   #closing = false;
