@@ -52,13 +52,18 @@ export const mucSchema = z.object({
   roomCreators: z.array(z.string()).default([]),
   /** Room name (localpart) maximum length. */
   maxRoomNameLength: z.number().int().min(1).max(1023).default(256),
+  /**
+   * Service admins (bare JIDs, e.g. the focus `focus@auth.meet.jitsi`): implicit owner of every room, may always
+   * create rooms, bypass password, members-only and room-size checks, and are not counted against the size limits.
+   */
+  admins: z.array(z.string()).default([]),
 });
 
 export const boshSchema = z.object({
   /** Longest time a request is held open when there is nothing to send (seconds). */
   maxWaitSeconds: z.number().int().min(1).max(300).default(60),
   /** A session with no request for this long is ended (seconds). */
-  inactivitySeconds: z.number().int().min(5).max(600).default(60),
+  inactivitySeconds: z.number().int().min(1).max(600).default(60),
   /** Requests the server holds at once per session. */
   maxHold: z.number().int().min(1).max(5).default(1),
   /** Largest request body, bytes. */
@@ -68,6 +73,8 @@ export const boshSchema = z.object({
 export const c2sSchema = z.object({
   /** TCP port for client-to-server streams (0 = pick a free port, null = off). */
   port: z.number().int().min(0).max(65535).nullable().default(5222),
+  /** Address the c2s listener binds to. */
+  host: z.string().min(1).default('0.0.0.0'),
   /** Require STARTTLS before authentication on TCP c2s. */
   requireTls: z.boolean().default(true),
 });
@@ -110,6 +117,8 @@ export const xmppConfigSchema = z.object({
   c2s: c2sSchema.default(c2sSchema.parse({})),
   /** TCP port for XEP-0114 component connections (null = off). */
   componentPort: z.number().int().min(0).max(65535).nullable().default(null),
+  /** Address the component listener binds to. Loopback by default: the XEP-0114 handshake is not encrypted. */
+  componentHost: z.string().min(1).default('127.0.0.1'),
   /** Component secrets for XEP-0114. */
   components: z.array(componentSchema).default([]),
 });

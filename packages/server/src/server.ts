@@ -1,0 +1,161 @@
+/**
+ * The composition root: config → logger → TLS material → XMPP server → koa app on one http(s) server, plus the
+ * XMPP WebSocket upgrade handler. Later issues add the bridge and the focus here, started in dependency order and
+ * stopped in reverse.
+ */
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { DestinationStream, Logger } from 'pino';
+import { createXmppServer, resolveDomains, type XmppServer } from '@jitsi-one/xmpp';
+import { attachXmppWebSocket, createWebApp, XMPP_WEBSOCKET_PATH } from '@jitsi-one/web';
+import { type AppConfig, type AppConfigInput, loadConfig } from './config.js';
+import { ConfigError } from './errors.js';
+import { createLogger } from './logger.js';
+import { loadTlsMaterial, type TlsMaterial } from './tls.js';
+
+export interface StartServerOptions {
+  /** Command-line arguments after the script name (`process.argv.slice(2)`). Default none. */
+  argv?: readonly string[];
+  /** Environment variables to honour (`process.env` in main). Default none. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Config overrides, applied over file, env and flags (tests use e.g. `{ http: { port: 0 } }`). */
+  config?: AppConfigInput;
+  /** Where log lines go (default stdout). */
+  logDestination?: DestinationStream;
+}
+
+export interface RunningServer {
+  /** The URL to open in a browser, e.g. `https://localhost:8443/`. */
+  readonly url: string;
+  /** XMPP over WebSocket, e.g. `wss://localhost:8443/xmpp-websocket`. */
+  readonly wsUrl: string;
+  /** XMPP over BOSH, e.g. `https://localhost:8443/http-bind`. */
+  readonly boshUrl: string;
+  readonly domain: string;
+  readonly mucDomain: string;
+  readonly focusDomain: string;
+  /** The port actually bound (differs from the config when it asked for 0). */
+  readonly httpPort: number;
+  readonly xmpp: XmppServer;
+  /** The validated config in use. */
+  readonly config: AppConfig;
+  /** The root logger. */
+  readonly log: Logger;
+  /** The HTTPS certificate in use (undefined for plain HTTP). */
+  readonly tls: Readonly<TlsMaterial> | undefined;
+  /** Closes sockets, sessions and timers. Idempotent; resolves when everything is closed. */
+  stop(): Promise<void>;
+}
+
+function hostForUrl(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '') return 'localhost';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function listen(server: HttpServer, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      const messages: Record<string, [string, string]> = {
+        EADDRINUSE: ['http.port', `port ${port} on ${host} is already in use`],
+        EACCES: ['http.port', `not allowed to listen on port ${port} (ports below 1024 need privileges)`],
+        EADDRNOTAVAIL: ['http.host', `${host} is not an address of this machine`],
+      };
+      const known = err.code ? messages[err.code] : undefined;
+      reject(known ? new ConfigError([{ path: known[0], message: known[1] }], { cause: err }) : err);
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Loads the config, then starts everything. Rejects with ConfigError for configuration problems (including an
+ * unusable port or certificate), leaving nothing running.
+ */
+export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
+  const config = loadConfig({ argv: options.argv ?? [], env: options.env ?? {}, overrides: options.config });
+  const log = createLogger(config.log, options.logDestination);
+  const { http } = config;
+
+  // XMPP c2s STARTTLS needs a certificate even when HTTP is plain (behind a proxy).
+  const needsTls = !http.insecureHttp || config.xmpp.c2s.port !== null;
+  const d = resolveDomains(config.xmpp);
+  const tls = needsTls
+    ? await loadTlsMaterial(http, [d.domain, d.authDomain, d.mucDomain, d.focusDomain])
+    : undefined;
+  if (tls?.selfSigned) {
+    log.info({ fingerprint: tls.fingerprint }, 'using a self-signed certificate generated at start');
+  }
+
+  const xmpp = createXmppServer({
+    config: config.xmpp,
+    log: log.child({ component: 'xmpp' }),
+    ...(tls ? { tls: { key: tls.key, cert: tls.cert } } : {}),
+  });
+  await xmpp.start();
+
+  const app = createWebApp({ config, xmpp, log: log.child({ component: 'web' }) });
+  const handler = app.callback();
+  const server: HttpServer = http.insecureHttp
+    ? createHttpServer(handler)
+    : createHttpsServer({ key: tls?.key, cert: tls?.cert, minVersion: 'TLSv1.2' }, handler);
+  const wsMount = attachXmppWebSocket({
+    server,
+    xmpp,
+    insecureHttp: http.insecureHttp,
+    // UTF-8 needs at most 4 bytes per character; the XMPP server enforces the stanza limit itself.
+    maxPayloadBytes: config.xmpp.limits.maxStanzaSize * 4,
+    log: log.child({ component: 'web' }),
+  });
+
+  try {
+    await listen(server, http.port, http.host);
+  } catch (err) {
+    await wsMount.close();
+    await xmpp.stop();
+    throw err;
+  }
+  server.on('error', (err) => log.error({ err }, 'http server error'));
+
+  const httpPort = (server.address() as AddressInfo).port;
+  const secure = !http.insecureHttp;
+  const origin = `${secure ? 'https' : 'http'}://${hostForUrl(http.host)}:${httpPort}`;
+  const wsOrigin = `${secure ? 'wss' : 'ws'}://${hostForUrl(http.host)}:${httpPort}`;
+  log.info({ port: httpPort, tls: secure }, 'http server listening');
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      try {
+        await xmpp.stop();
+      } catch (err) {
+        log.error({ err }, 'xmpp server stop failed');
+      }
+      await wsMount.close();
+      server.closeAllConnections();
+      await closed;
+      log.info('stopped');
+    })();
+    return stopping;
+  };
+
+  return {
+    url: `${origin}/`,
+    wsUrl: `${wsOrigin}${XMPP_WEBSOCKET_PATH}`,
+    boshUrl: `${origin}/http-bind`,
+    domain: xmpp.domains.domain,
+    mucDomain: xmpp.domains.mucDomain,
+    focusDomain: xmpp.domains.focusDomain,
+    httpPort,
+    xmpp,
+    config,
+    log,
+    tls,
+    stop,
+  };
+}

@@ -1,0 +1,61 @@
+/** The CLI entry point (`npm start`), run as a child process. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from './helpers.js';
+
+const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const children: ChildProcess[] = [];
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  const out = { stdout: '', stderr: '', code: undefined as number | null | undefined };
+  child.stdout?.on('data', (d: Buffer) => (out.stdout += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out.stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      out.code = code;
+      resolve(code);
+    }),
+  );
+  return { child, out, exited };
+}
+
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+describe('main (npm start)', () => {
+  it('--check-config prints "config ok" and exits 0', async () => {
+    const { out, exited } = run(['--check-config', '--port', '9000']);
+    expect(await exited).toBe(0);
+    expect(out.stdout).toBe('config ok\n');
+  });
+
+  it('a bad value exits non-zero with a one-line message and no stack trace', async () => {
+    const { out, exited } = run(['--check-config'], { PORT: '70000' });
+    expect(await exited).toBe(2);
+    expect(out.stderr).toBe('config error: http.port: expected number ≤ 65535, got 70000 (from env PORT)\n');
+  });
+
+  it('--check-config reports an unreadable certificate file by its key', async () => {
+    const { out, exited } = run(['--check-config'], { TLS_CERT_FILE: '/nonexistent/cert.pem', TLS_KEY_FILE: '/nonexistent/key.pem' });
+    expect(await exited).toBe(2);
+    expect(out.stderr).toBe('config error: http.tls.certFile: cannot read /nonexistent/cert.pem: no such file\n');
+  });
+
+  it('prints the URL to open, serves, and stops cleanly on SIGTERM', async () => {
+    const { child, out, exited } = run(['--insecure-http', '--host', '127.0.0.1', '--port', '0', '--c2s-port', 'off']);
+    await waitFor(() => !out.stdout.includes('jitsi-one: open ') && `stdout: ${out.stdout} stderr: ${out.stderr}`, 20_000);
+    const url = /jitsi-one: open (\S+)/.exec(out.stdout)?.[1] as string;
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect((await fetch(new URL('/about/health', url))).status).toBe(200);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(out.stderr).toBe('');
+  });
+});

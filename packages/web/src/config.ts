@@ -1,0 +1,18 @@
+/**
+ * Configuration of the web side (the `web` section of the app config): texts shown on the built-in pages.
+ * Everything is optional; defaults live in `pages.ts`. New keys (client branding, static root, ...) go here.
+ */
+import { z } from 'zod';
+
+export const webConfigSchema = z.strictObject({
+  /**
+   * Privacy notice shown at `/privacy`, as plain text (blank lines separate paragraphs, lines starting with `- `
+   * become list items). Default: a notice listing what this server does and does not keep.
+   */
+  privacyNotice: z.string().min(1).optional(),
+  /** Imprint / legal notice shown at `/imprint`, as plain text (same format). Default: a "not provided" note. */
+  imprint: z.string().min(1).optional(),
+});
+
+export type WebConfigInput = z.input<typeof webConfigSchema>;
+export type WebConfig = z.output<typeof webConfigSchema>;

@@ -1,0 +1,51 @@
+/**
+ * `GET /config.js`: the Jitsi Meet app config (`var config = {...}`), built per request because the WebSocket URL
+ * must name the host the browser used.
+ *
+ * References:
+ * - /work/shared/PROTOCOL.md §1.2–1.3 (hosts.*, websocket/bosh selection: WebSocket only for ws:/wss: URLs)
+ * - https://github.com/jitsi/jitsi-meet/blob/master/config.js
+ */
+import type { XmppDomains } from '@jitsi-one/xmpp';
+
+/** What the browser reached us as: scheme and `Host` (with port), after proxy headers were applied. */
+export interface RequestOrigin {
+  secure: boolean;
+  host: string;
+}
+
+/** A `Host` header we are willing to echo into JavaScript: a DNS name, IPv4 or bracketed IPv6, optional port. */
+const HOST_RE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}))(?::\d{1,5})?$/;
+
+export function isValidHost(host: string): boolean {
+  return HOST_RE.test(host);
+}
+
+/**
+ * The client config. Nothing here points at a third party: no STUN servers (XEP-0215 may add ours later),
+ * analytics off, gravatar off.
+ */
+export function buildClientConfig(domains: XmppDomains, origin: RequestOrigin): Record<string, unknown> {
+  return {
+    hosts: {
+      domain: domains.domain,
+      muc: domains.mucDomain,
+      focus: domains.focusDomain,
+    },
+    websocket: `${origin.secure ? 'wss' : 'ws'}://${origin.host}/xmpp-websocket`,
+    bosh: '/http-bind',
+    p2p: {
+      enabled: true,
+      stunServers: [],
+    },
+    analytics: { disabled: true },
+    gravatar: { disabled: true },
+    disableThirdPartyRequests: true,
+  };
+}
+
+export function renderConfigJs(config: Record<string, unknown>): string {
+  // JSON is valid JavaScript; `<` is escaped so the text is also safe if ever inlined into a <script> element.
+  const json = JSON.stringify(config, null, 2).replace(/</g, '\\u003c');
+  return `var config = ${json};\n`;
+}

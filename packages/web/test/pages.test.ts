@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { buildClientConfig, escapeHtml, isValidHost, renderConfigJs, textToHtml } from '../src/index.js';
+
+describe('web helpers', () => {
+  it('textToHtml() escapes operator text and builds paragraphs and lists', () => {
+    expect(textToHtml('a <b> & "c"\nline 2\n\n- x\n- <y>')).toBe(
+      '<p>a &lt;b&gt; &amp; &quot;c&quot;<br>\nline 2</p>\n<ul>\n<li>x</li>\n<li>&lt;y&gt;</li>\n</ul>',
+    );
+    expect(escapeHtml("'")).toBe('&#39;');
+  });
+
+  it('isValidHost() accepts names, IPv4, bracketed IPv6 with ports, and nothing else', () => {
+    for (const h of ['meet.example.org', 'localhost:8443', '127.0.0.1:1', '[::1]:8443', '[2001:db8::1]']) {
+      expect(isValidHost(h), h).toBe(true);
+    }
+    for (const h of ['', 'a b', "x'y", 'x"y', 'x/y', 'x:port', '::1', 'a.example<']) {
+      expect(isValidHost(h), h).toBe(false);
+    }
+  });
+
+  it('renderConfigJs() emits a `var config` assignment that evaluates to the config', () => {
+    const cfg = buildClientConfig(
+      { domain: 'd', authDomain: 'auth.d', mucDomain: 'conference.d', focusDomain: 'focus.d' },
+      { secure: true, host: 'h:1' },
+    );
+    const js = renderConfigJs(cfg);
+    expect(js).toMatch(/^var config = \{/);
+    expect(new Function(`${js}; return config;`)()).toEqual(cfg);
+    expect(cfg).toMatchObject({ websocket: 'wss://h:1/xmpp-websocket', hosts: { domain: 'd', muc: 'conference.d', focus: 'focus.d' } });
+  });
+});
