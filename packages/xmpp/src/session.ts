@@ -170,7 +170,7 @@ export class Session implements Origin {
         if (this.transport.canStartTls && !this.transport.secure && this.server.config.c2s.requireTls) {
           throw new StreamError('policy-violation', 'STARTTLS required');
         }
-        if (el.attrs.xmlns === NS_SASL) return this.#sasl(el);
+        if (el.attrs.xmlns === NS_SASL && this.host) return this.#sasl(el);
         throw new StreamError('not-authorized');
       case 'authenticated':
         if (name === 'iq' && el.attrs.type === 'set') {
@@ -227,7 +227,7 @@ export class Session implements Origin {
       if (parts.length !== 3) return this.#saslFailure('malformed-request');
       const [authzid, authcid, password] = parts as [string, string, string];
       const user = Jid.tryParse(`${authcid}@${host.domain}`);
-      if (!user || authcid.includes('@')) return this.#saslFailure('not-authorized');
+      if (!user || !user.local || user.resource || authcid.includes('@')) return this.#saslFailure('not-authorized');
       if (authzid !== '' && authzid !== user.bare) return this.#saslFailure('invalid-authzid');
       if (!this.server.accounts.check(user.bare, password)) {
         this.log.info('authentication failed');
@@ -354,6 +354,7 @@ export class Session implements Origin {
     if (this.#closing) return;
     this.#closing = true;
     if (err) {
+      this.server.counters.streamErrors++;
       this.log.debug({ condition: err.condition }, 'stream error');
       try {
         this.transport.send(serialize(err.toElement()));

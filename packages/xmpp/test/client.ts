@@ -19,6 +19,8 @@ export class TestClient {
   #waiters: { match: Matcher; resolve: (el: Element) => void; from: number }[] = [];
   #consumed = new Set<Element>();
   closed = false;
+  /** Set if the server sent something our parser rejected (tests assert it stays undefined). */
+  parseError: Error | undefined;
   #closeWaiters: (() => void)[] = [];
   #id = 0;
 
@@ -36,7 +38,7 @@ export class TestClient {
         }
       },
       error: (err) => {
-        throw err;
+        this.parseError = err;
       },
     }, { maxStanzaSize: 10_000_000 });
     ws.on('message', (d) => parser.write(d.toString()));
@@ -49,11 +51,13 @@ export class TestClient {
   /** Open a WebSocket (no XMPP yet). */
   static async open(url: string): Promise<TestClient> {
     const ws = new WebSocket(url, 'xmpp');
+    // Listeners first: a server that speaks first (a refused connection) may send frames along with the 101.
+    const client = new TestClient(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
     });
-    return new TestClient(ws);
+    return client;
   }
 
   /** Connect, authenticate anonymously and bind: ready to send stanzas. */

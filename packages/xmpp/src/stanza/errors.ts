@@ -37,6 +37,8 @@ const DEFAULT_TYPES: Record<string, StanzaErrorType> = {
   'unexpected-request': 'wait',
 };
 
+const ERROR_TYPES = new Set<string>(['auth', 'cancel', 'continue', 'modify', 'wait']);
+
 export type StanzaErrorCondition = keyof typeof DEFAULT_TYPES | (string & {});
 
 export class StanzaError extends Error {
@@ -72,15 +74,17 @@ export class StanzaError extends Error {
     if (!err) return undefined;
     let condition = 'undefined-condition';
     let text: string | undefined;
+    let app: Element | undefined;
     for (const c of err.children) {
       if (typeof c === 'string') continue;
       const e = c as Element;
-      if (e.attrs.xmlns !== NS_STANZAS) continue;
-      if (e.name === 'text') text = e.getText();
+      if (e.attrs.xmlns !== NS_STANZAS) app ??= e;
+      else if (e.name === 'text') text = e.getText();
       else condition = e.name;
     }
-    const type = (err.attrs.type as StanzaErrorType | undefined) ?? undefined;
-    return new StanzaError(condition, { ...(type ? { type } : {}), ...(text ? { text } : {}) });
+    const t = err.attrs.type as string | undefined;
+    const type = t !== undefined && ERROR_TYPES.has(t) ? (t as StanzaErrorType) : undefined;
+    return new StanzaError(condition, { ...(type ? { type } : {}), ...(text ? { text } : {}), ...(app ? { app } : {}) });
   }
 }
 
@@ -124,7 +128,7 @@ export function errorReply(stanza: Element, err: StanzaError): Element {
     }
   } else {
     const payload = stanza.children.find((c) => typeof c !== 'string') as Element | undefined;
-    if (payload && stanza.attrs.type !== 'result') {
+    if (payload && payload.name !== 'error' && stanza.attrs.type !== 'result') {
       // Keep the request payload's element name/namespace only: enough for clients to match, small on the wire.
       reply.cnode(xml(payload.name, { xmlns: payload.attrs.xmlns }));
     }

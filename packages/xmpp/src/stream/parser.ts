@@ -43,12 +43,33 @@ export interface ParserHandler {
 
 const NAME_RE = /^[A-Za-z_\u00C0-\uFFFF][-A-Za-z0-9_.:\u00B7\u00C0-\uFFFF]*$/;
 const WS_RE = /^[ \t\r\n]*$/;
+/** Characters XML 1.0 forbids even literally (§2.2 Char): C0 controls other than TAB/LF/CR, U+FFFE, U+FFFF. */
+const BAD_CHAR_RE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
+
+/**
+ * What a kept partial token waits for. New input is scanned only for that (never the kept part again), so a
+ * token that arrives in many small chunks costs linear, not quadratic, time.
+ */
+type Wait =
+  | { kind: 'none' }
+  /** A few characters ('<', '<!', '<![CD'): just rejoin. */
+  | { kind: 'short' }
+  /** A tag: the '>' outside quoted attribute values; `quote` is the open quote's char code or 0. */
+  | { kind: 'tag'; quote: number }
+  /** CDATA (']]>') or a processing instruction ('?>'); `tail` is the kept input's last seq.length-1 characters. */
+  | { kind: 'seq'; seq: string; tail: string }
+  /** Text ending in an unterminated '&' reference: ';', '<' or another '&' decides it. */
+  | { kind: 'ref' };
 
 export class XmlStreamParser {
   readonly #mode: 'stream' | 'framed';
   readonly #limits: ParserLimits;
   readonly #handler: ParserHandler;
   #buf = '';
+  /** Input received after #buf while waiting for #wait (joined only once the token can complete). */
+  #parts: string[] = [];
+  #partsLen = 0;
+  #wait: Wait = { kind: 'none' };
   #failed = false;
   #rootOpen = false;
   #rootName = '';
@@ -67,6 +88,9 @@ export class XmlStreamParser {
   /** Forget everything (stream restart after STARTTLS or SASL). */
   reset(): void {
     this.#buf = '';
+    this.#parts = [];
+    this.#partsLen = 0;
+    this.#wait = { kind: 'none' };
     this.#failed = false;
     this.#rootOpen = false;
     this.#rootName = '';
@@ -82,7 +106,19 @@ export class XmlStreamParser {
   /** Feed decoded text. Handlers run synchronously, in document order. */
   write(chunk: string): void {
     if (this.#failed) return;
-    const data = this.#buf.length ? this.#buf + chunk : chunk;
+    let data: string;
+    if (this.#wait.kind !== 'none') {
+      if (!this.#completes(chunk)) {
+        this.#parts.push(chunk);
+        this.#partsLen += chunk.length;
+        if (this.#pendingSize(this.#buf.length + this.#partsLen) > this.#limits.maxStanzaSize) this.#fail('policy-violation', 'stanza too large');
+        return;
+      }
+      data = this.#parts.length ? this.#buf + this.#parts.join('') + chunk : this.#buf + chunk;
+      this.#parts = [];
+      this.#partsLen = 0;
+      this.#wait = { kind: 'none' };
+    } else data = this.#buf.length ? this.#buf + chunk : chunk;
     this.#buf = '';
     let pos = 0;
     const len = data.length;
@@ -97,7 +133,7 @@ export class XmlStreamParser {
           const semi = amp === -1 ? -1 : data.indexOf(';', amp);
           if (amp >= pos && semi === -1) {
             this.#text(data.slice(pos, amp));
-            this.#keep(data.slice(amp));
+            if (!this.#failed) this.#keep(data.slice(amp), { kind: 'ref' });
             return;
           }
         }
@@ -108,49 +144,102 @@ export class XmlStreamParser {
       }
       // data[pos] === '<'
       const next = data.charCodeAt(pos + 1);
-      if (Number.isNaN(next)) return this.#keep(data.slice(pos));
+      if (Number.isNaN(next)) return this.#keep(data.slice(pos), { kind: 'short' });
       if (next === 33 /* ! */) {
         if (data.startsWith('<![CDATA[', pos)) {
           const close = data.indexOf(']]>', pos + 9);
-          if (close === -1) return this.#keep(data.slice(pos));
           if (this.#stack.length === 0) return this.#fail('not-well-formed', 'CDATA outside an element');
+          if (close === -1) return this.#keep(data.slice(pos), { kind: 'seq', seq: ']]>', tail: data.slice(-2) });
           this.#count(close + 3 - pos);
-          this.#appendText(data.slice(pos + 9, close));
+          if (this.#failed) return;
+          const cdata = data.slice(pos + 9, close);
+          if (BAD_CHAR_RE.test(cdata)) return this.#fail('not-well-formed', 'character not allowed in XML');
+          this.#appendText(cdata);
           pos = close + 3;
           continue;
         }
-        if (data.length - pos < 9 && '<![CDATA['.startsWith(data.slice(pos))) return this.#keep(data.slice(pos));
+        if (data.length - pos < 9 && '<![CDATA['.startsWith(data.slice(pos))) return this.#keep(data.slice(pos), { kind: 'short' });
         return this.#fail('restricted-xml', 'comments and DTDs are not allowed');
       }
       if (next === 63 /* ? */) {
+        // Only the XML declaration, once, before anything else; any other PI fails as soon as it is recognisable.
+        const head = data.slice(pos, pos + 6);
+        if (this.#seenAnything || !(head.length < 6 ? '<?xml'.startsWith(head) : /^<\?xml[ \t\r\n]/.test(head))) {
+          return this.#fail('restricted-xml', 'processing instructions are not allowed');
+        }
         const close = data.indexOf('?>', pos + 2);
-        if (close === -1) return this.#keep(data.slice(pos));
-        const isDecl = /^<\?xml[ \t\r\n]/.test(data.slice(pos, pos + 6));
-        if (!isDecl || this.#seenAnything) return this.#fail('restricted-xml', 'processing instructions are not allowed');
+        if (close === -1) return this.#keep(data.slice(pos), head.length < 6 ? { kind: 'short' } : { kind: 'seq', seq: '?>', tail: data.slice(-1) });
+        this.#seenAnything = true;
         pos = close + 2;
         continue;
       }
       const gt = findTagEnd(data, pos + 1);
-      if (gt === -1) return this.#keep(data.slice(pos));
+      if (gt === -1) return this.#keep(data.slice(pos), { kind: 'tag', quote: openQuote(data, pos + 1) });
       this.#seenAnything = true;
       this.#count(gt + 1 - pos);
       if (this.#failed) return;
-      if (next === 47 /* / */) this.#endTag(data.slice(pos + 2, gt).trim());
+      if (next === 47 /* / */) this.#endTag(data.slice(pos + 2, gt).trimEnd());
       else this.#startTag(data, pos + 1, gt);
       pos = gt + 1;
     }
   }
 
-  #keep(rest: string): void {
-    // A partial token waits for more input, but never grows beyond the stanza limit.
-    if (rest.length > this.#limits.maxStanzaSize) return this.#fail('policy-violation', 'stanza too large');
+  #keep(rest: string, wait: Wait): void {
+    // A partial token waits for more input, but the stanza it belongs to never grows beyond the limit.
+    if (this.#pendingSize(rest.length) > this.#limits.maxStanzaSize) return this.#fail('policy-violation', 'stanza too large');
     this.#buf = rest;
+    this.#wait = wait;
+  }
+
+  /** Size of the current stanza if `pending` more characters joined it. */
+  #pendingSize(pending: number): number {
+    return (this.#stack.length > 0 ? this.#stanzaSize : 0) + pending;
+  }
+
+  /** Whether `chunk` may complete the kept partial token (updating the scan state when it cannot). */
+  #completes(chunk: string): boolean {
+    const w = this.#wait;
+    switch (w.kind) {
+      case 'none':
+      case 'short':
+        return true;
+      case 'ref':
+        return /[;<&]/.test(chunk);
+      case 'seq': {
+        const s = w.tail + chunk;
+        if (s.includes(w.seq)) return true;
+        w.tail = s.slice(-(w.seq.length - 1));
+        return false;
+      }
+      case 'tag': {
+        let q = w.quote;
+        let i = 0;
+        while (i < chunk.length) {
+          if (q !== 0) {
+            const close = chunk.indexOf(q === 34 ? '"' : "'", i);
+            if (close === -1) break;
+            q = 0;
+            i = close + 1;
+            continue;
+          }
+          const c = chunk.charCodeAt(i);
+          if (c === 62 /* > */) return true;
+          if (c === 34 || c === 39) q = c;
+          i++;
+        }
+        w.quote = q;
+        return false;
+      }
+    }
   }
 
   #fail(condition: string, text: string): void {
     if (this.#failed) return;
     this.#failed = true;
     this.#buf = '';
+    this.#parts = [];
+    this.#partsLen = 0;
+    this.#wait = { kind: 'none' };
     this.#stack = [];
     this.#handler.error(new StreamError(condition, text));
   }
@@ -170,6 +259,7 @@ export class XmlStreamParser {
     }
     this.#count(raw.length);
     if (this.#failed) return;
+    if (BAD_CHAR_RE.test(raw)) return this.#fail('not-well-formed', 'character not allowed in XML');
     const t = unescape(raw);
     if (t === undefined) return this.#fail('restricted-xml', 'entity references other than the predefined ones are not allowed');
     if (t === null) return this.#fail('not-well-formed', 'bad character reference');
@@ -211,6 +301,7 @@ export class XmlStreamParser {
       if (close === -1 || close >= end + (selfClosing ? 1 : 0)) return this.#fail('not-well-formed', 'bad attribute');
       const raw = data.slice(q + 1, close);
       if (raw.includes('<')) return this.#fail('not-well-formed', '< in attribute value');
+      if (BAD_CHAR_RE.test(raw)) return this.#fail('not-well-formed', 'character not allowed in XML');
       const value = unescape(raw);
       if (value === undefined) return this.#fail('restricted-xml', 'entity references are not allowed');
       if (value === null) return this.#fail('not-well-formed', 'bad character reference');
@@ -223,6 +314,7 @@ export class XmlStreamParser {
 
     if (this.#mode === 'stream' && !this.#rootOpen) {
       if (this.#stack.length === 0 && this.#rootName === '') {
+        if (gt + 2 - start > this.#limits.maxStanzaSize) return this.#fail('policy-violation', 'stream header too large');
         this.#rootOpen = true;
         this.#rootName = name;
         this.#handler.streamOpen?.(name, attrs);
@@ -276,6 +368,22 @@ export class XmlStreamParser {
 
 function isSpace(c: number): boolean {
   return c === 32 || c === 10 || c === 9 || c === 13;
+}
+
+/** The quote (char code) still open at the end of a partial tag starting at `from`, or 0. */
+function openQuote(data: string, from: number): number {
+  let i = from;
+  while (i < data.length) {
+    const c = data.charCodeAt(i);
+    if (c === 34 || c === 39) {
+      const close = data.indexOf(c === 34 ? '"' : "'", i + 1);
+      if (close === -1) return c;
+      i = close + 1;
+      continue;
+    }
+    i++;
+  }
+  return 0;
 }
 
 /** Index of the '>' that ends the tag starting after `from`, skipping quoted attribute values; -1 if incomplete. */

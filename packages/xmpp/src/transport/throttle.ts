@@ -11,7 +11,8 @@ export class ByteRateLimiter {
   /** How many times this connection had to be paused. */
   throttled = 0;
 
-  constructor(bytesPerSecond: number, burstBytes: number, now: () => number = Date.now) {
+  /** `now` must be monotonic (performance.now by default: a wall clock stepping back would drain the bucket). */
+  constructor(bytesPerSecond: number, burstBytes: number, now: () => number = () => performance.now()) {
     this.#rate = bytesPerSecond;
     this.#burst = burstBytes;
     this.#now = now;
@@ -22,7 +23,7 @@ export class ByteRateLimiter {
   /** Take `bytes` from the bucket; returns 0, or the milliseconds to pause before reading more. */
   consume(bytes: number): number {
     const now = this.#now();
-    this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#last) * this.#rate) / 1000);
+    this.#tokens = Math.min(this.#burst, this.#tokens + (Math.max(0, now - this.#last) * this.#rate) / 1000);
     this.#last = now;
     this.#tokens -= bytes;
     if (this.#tokens >= 0) return 0;

@@ -25,13 +25,18 @@ class WebSocketTransport implements Transport {
   readonly kind = 'websocket' as const;
   readonly secure: boolean;
   readonly remoteAddress: string | undefined;
+  /** Inbound byte-rate limit of this connection (read by stats and tests). */
+  readonly limiter: ByteRateLimiter;
+  /** True while reading is paused because the client sent faster than the limit. */
+  paused = false;
   readonly #ws: WebSocket;
   #closed = false;
 
-  constructor(ws: WebSocket, info: ConnectionInfo) {
+  constructor(ws: WebSocket, info: ConnectionInfo, limiter: ByteRateLimiter) {
     this.#ws = ws;
     this.secure = info.secure;
     this.remoteAddress = info.remoteAddress;
+    this.limiter = limiter;
   }
 
   sendOpen(attrs: Record<string, string>): void {
@@ -66,8 +71,12 @@ class WebSocketTransport implements Transport {
 }
 
 export function acceptWebSocket(server: XmppServer, ws: WebSocket, req: IncomingMessage, info: ConnectionInfo): void {
-  const transport = new WebSocketTransport(ws, info);
+  const limits = server.config.limits;
+  const limiter = new ByteRateLimiter(limits.bytesPerSecond, limits.burstBytes);
+  const transport = new WebSocketTransport(ws, info, limiter);
   if (!server.connectionOpened(info.remoteAddress)) {
+    // ws emits 'error' for a protocol violation during the closing handshake; unhandled, it would crash the process.
+    ws.on('error', () => {});
     transport.sendOpen({ from: server.domains.domain, version: '1.0' });
     transport.send(serialize(new StreamError('policy-violation', 'too many connections from your address').toElement()));
     transport.close();
@@ -77,8 +86,6 @@ export function acceptWebSocket(server: XmppServer, ws: WebSocket, req: Incoming
   session.previd = new URL(req.url ?? '/', 'http://x').searchParams.get('previd') ?? undefined;
   server.registerSession(session);
   const current = () => (transport as unknown as { session?: Session }).session ?? session;
-  const limits = server.config.limits;
-  const limiter = new ByteRateLimiter(limits.bytesPerSecond, limits.burstBytes);
   const parser = new XmlStreamParser(
     'framed',
     {
@@ -93,7 +100,6 @@ export function acceptWebSocket(server: XmppServer, ws: WebSocket, req: Incoming
     },
     { maxStanzaSize: limits.maxStanzaSize, maxDepth: limits.maxXmlDepth, maxAttributes: limits.maxAttributes },
   );
-  let paused = false;
   ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
     if (transport.closed) return;
     const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
@@ -101,11 +107,11 @@ export function acceptWebSocket(server: XmppServer, ws: WebSocket, req: Incoming
     if (buf.length > limits.maxStanzaSize + 1024) return current().close(new StreamError('policy-violation', 'stanza too large'));
     parser.write(buf.toString('utf8'));
     const wait = limiter.consume(buf.length);
-    if (wait > 0 && !paused && !transport.closed) {
-      paused = true;
+    if (wait > 0 && !transport.paused && !transport.closed) {
+      transport.paused = true;
       ws.pause();
       setTimeout(() => {
-        paused = false;
+        transport.paused = false;
         if (!transport.closed) ws.resume();
       }, wait).unref();
     }
