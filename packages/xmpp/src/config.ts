@@ -107,6 +107,8 @@ export const xmppConfigSchema = z.object({
   pingIntervalSeconds: z.number().min(1).default(60),
   /** Seconds to wait for any data after a ping before the session is dropped. */
   pingTimeoutSeconds: z.number().min(1).default(30),
+  /** Seconds a connection may take to authenticate and bind a resource before it is closed. */
+  authTimeoutSeconds: z.number().min(1).max(600).default(30),
   /** Advertise and implement XEP-0198 stream management (WebSocket and TCP). */
   streamManagement: z.boolean().default(false),
   /** Seconds a detached stream-managed session waits for resumption. */

@@ -144,7 +144,8 @@ export class XmppServer {
 
   async start(): Promise<void> {
     await this.#tcp.start();
-    const intervalMs = Math.max(250, Math.min(this.config.pingIntervalSeconds * 1000, 30_000) / 2);
+    const shortest = Math.min(this.config.pingIntervalSeconds, this.config.authTimeoutSeconds) * 1000;
+    const intervalMs = Math.max(250, Math.min(shortest, 30_000) / 2);
     this.#pingTimer = setInterval(() => this.#checkLiveness(), intervalMs);
     this.#pingTimer.unref();
   }
@@ -498,9 +499,15 @@ export class XmppServer {
     const now = this.now();
     const idleMs = this.config.pingIntervalSeconds * 1000;
     const timeoutMs = this.config.pingTimeoutSeconds * 1000;
+    const authTimeoutMs = this.config.authTimeoutSeconds * 1000;
     for (const s of this.allSessions) {
       // BOSH has its own inactivity timer; detached sessions wait for XEP-0198 resumption instead.
       if (s.transport.kind === 'local' || s.transport.kind === 'bosh' || s.detached) continue;
+      if (!s.bound && now - s.createdAt >= authTimeoutMs) {
+        // Connected but not authenticated and bound in time: frees the per-address slot of half-open clients.
+        s.close(new StreamError('connection-timeout', 'authentication timeout'));
+        continue;
+      }
       if (s.pingSentAt) {
         if (now - s.pingSentAt >= timeoutMs) {
           s.log.debug('ping timeout');

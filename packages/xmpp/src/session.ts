@@ -70,6 +70,8 @@ export class Session implements Origin {
   readonly directedPresence = new Set<string>();
   /** Last time anything arrived from the client (ms, server clock). */
   lastActivity: number;
+  /** When the connection was opened (ms, server clock). */
+  readonly createdAt: number;
   /** Outstanding liveness ping (sent at, ms) or 0. */
   pingSentAt = 0;
   sm: StreamManagement | undefined;
@@ -87,6 +89,7 @@ export class Session implements Origin {
     this.id = randomBytes(9).toString('base64url');
     this.log = server.log.child({ session: this.id, transport: transport.kind });
     this.lastActivity = server.now();
+    this.createdAt = this.lastActivity;
   }
 
   get bound(): boolean {
