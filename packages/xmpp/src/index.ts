@@ -15,3 +15,4 @@ export * from './stanza/ns.js';
 export { xml, Element, child, elements, text, serialize, cloneElement, escapeXML, escapeXMLText } from './stanza/xml.js';
 export { XmlStreamParser } from './stream/parser.js';
 export type { ParserLimits } from './stream/parser.js';
+export * from './muc/index.js';
