@@ -8,6 +8,7 @@
 import { StanzaError } from '../stanza/errors.js';
 import { NS_DATA } from '../stanza/ns.js';
 import { type Element, child, text, xml } from '../stanza/xml.js';
+import type { MucService } from './index.js';
 
 export type FieldType = 'boolean' | 'fixed' | 'hidden' | 'jid-multi' | 'jid-single' | 'list-multi' | 'list-single' | 'text-multi' | 'text-private' | 'text-single';
 
@@ -72,4 +73,28 @@ export function textField(fields: ReadonlyMap<string, readonly string[]>, name: 
 /** The `<x xmlns="jabber:x:data">` child of an element, if any. */
 export function formOf(el: Element): Element | undefined {
   return child(el, 'x', NS_DATA);
+}
+
+/** A boolean room option: its config-form field, how a submission sets it, and its disco#info feature pair. */
+export interface BooleanRoomOption {
+  /** The muc#roomconfig field var. */
+  field: string;
+  label: string;
+  key: 'public' | 'membersOnly' | 'moderated' | 'changeSubject';
+  /** disco#info feature when on and when off. */
+  features: readonly [on: string, off: string];
+}
+
+/** Register a boolean room option on the service's form, submit and disco#info events. */
+export function registerBooleanOption(muc: MucService, opt: BooleanRoomOption): void {
+  muc.events.on('muc-config-form', ({ room, form }) => {
+    form.cnode(field(opt.field, 'boolean', opt.label, room.config[opt.key] ? '1' : '0'));
+  });
+  muc.events.on('muc-config-submitted', ({ fields, config }) => {
+    const v = booleanField(fields, opt.field);
+    if (v !== undefined) config[opt.key] = v;
+  });
+  muc.events.on('muc-disco#info', ({ room, features }) => {
+    features.push(room.config[opt.key] ? opt.features[0] : opt.features[1]);
+  });
 }

@@ -8,20 +8,16 @@
  * - PROTOCOL.md §3.3.9, §9e (lobby)
  */
 import { StanzaError } from '../../stanza/errors.js';
-import { booleanField, field } from '../forms.js';
+import { registerBooleanOption } from '../forms.js';
 import type { MucService } from '../index.js';
 
 /** Enforce members-only rooms and own muc#roomconfig_membersonly. Called once by loadMuc(). */
 export function loadMembersOnly(muc: MucService): void {
-  muc.events.on('muc-config-form', ({ room, form }) => {
-    form.cnode(field('muc#roomconfig_membersonly', 'boolean', 'Make room members-only', room.config.membersOnly ? '1' : '0'));
-  });
-  muc.events.on('muc-config-submitted', ({ fields, config }) => {
-    const v = booleanField(fields, 'muc#roomconfig_membersonly');
-    if (v !== undefined) config.membersOnly = v;
-  });
-  muc.events.on('muc-disco#info', ({ room, features }) => {
-    features.push(room.config.membersOnly ? 'muc_membersonly' : 'muc_open');
+  registerBooleanOption(muc, {
+    field: 'muc#roomconfig_membersonly',
+    label: 'Make room members-only',
+    key: 'membersOnly',
+    features: ['muc_membersonly', 'muc_open'],
   });
   muc.events.on('muc-occupant-pre-join', ({ room, affiliation, privileged }) => {
     if (!room.config.membersOnly || privileged) return;
