@@ -56,7 +56,7 @@ export async function startOurServer(opts: TargetOptions, startTimeoutMs = 60_00
   const entry = fileURLToPath(new URL('./our-server.ts', import.meta.url));
   const tsx = import.meta.resolve('tsx');
   // Run node directly (not the tsx CLI, which would add a wrapper process) so child.pid is the server.
-  const child = spawn(process.execPath, ['--import', tsx, entry], {
+  const child = spawn(process.execPath, [...(process.env.BENCH_SERVER_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_SERVER_PROF] : []), '--import', tsx, entry], {
     cwd: fileURLToPath(new URL('../..', import.meta.url)),
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, NODE_ENV: 'production' },
