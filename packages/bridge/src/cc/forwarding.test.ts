@@ -181,12 +181,12 @@ describe('selector + munger: one continuous stream per receiver', () => {
   });
 
   it('with the key frame budget (3 per 10 s) spent, a fallback waits for the window: video stalls meanwhile', () => {
-    const { out, requests } = run({ frames: 360, stop: [6000, 8000] });
+    const { out, requests } = run({ frames: 360, stop: [6000, 8000], maxRequests: 3 });
     expectContinuous(out);
     expect(requests.filter((r) => r[0] < 11_000)).toHaveLength(3);
     expect(encodingsIn(out, 6600, 8000)).toEqual(new Set());
-    // With a bigger budget the fallback is immediate.
-    const roomy = run({ frames: 360, stop: [6000, 8000], maxRequests: 10 });
+    // With the default budget (10 per 10 s) the fallback is immediate.
+    const roomy = run({ frames: 360, stop: [6000, 8000] });
     expectContinuous(roomy.out);
     expect(encodingsIn(roomy.out, 6600, 8000)).toEqual(new Set([1]));
   });

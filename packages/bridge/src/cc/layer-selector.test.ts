@@ -316,8 +316,8 @@ describe('LayerSelector: temporal filtering', () => {
 });
 
 describe('LayerSelector: key frame requests', () => {
-  it('are ≥ 200 ms apart and ≤ 3 per 10 s', () => {
-    const s = new LayerSelector();
+  it('are ≥ 200 ms apart and ≤ 3 per 10 s with a budget of 3', () => {
+    const s = new LayerSelector({ keyframeMaxRequests: 3 });
     s.setTarget(1, 2);
     const times = [0, 100, 199, 200, 399, 400, 600, 9_999, 10_000, 10_150, 10_200, 10_400, 10_600];
     const got = times.filter((t) => s.pollKeyframeRequest(t) === 1);
