@@ -15,6 +15,7 @@ export interface BenchModule {
 
 const BENCHES: Record<string, () => Promise<BenchModule>> = {
   muc: () => import('./muc/index.js'),
+  srtp: () => import('./srtp/srtp.js'),
 };
 
 function listBenches(): string {
