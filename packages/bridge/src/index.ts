@@ -14,3 +14,6 @@ export * from './cc/layer-selector.js';
 export * from './cc/munger.js';
 export * from './cc/speech-activity.js';
 export * from './cc/estimator.js';
+export * from './channel/messages.js';
+export * from './channel/bridge-channel.js';
+export * from './channel/colibri-ws.js';
