@@ -17,3 +17,21 @@ export * from './cc/estimator.js';
 export * from './channel/messages.js';
 export * from './channel/bridge-channel.js';
 export * from './channel/colibri-ws.js';
+export * from './transport/stun.js';
+export {
+  buildLocalCandidates,
+  candidatePriority,
+  pairPriority,
+  defaultHostAddresses,
+  CANDIDATE_TYPE_PREFERENCE,
+  MAX_LOCAL_PREFERENCE,
+  type CandidateType,
+  type CandidateConfig,
+  type Candidate as TransportCandidate,
+} from './transport/candidates.js';
+export * from './transport/certificate.js';
+export * from './transport/config.js';
+export * from './transport/ice.js';
+export * from './transport/dtls.js';
+export * from './transport/udp-mux.js';
+export * from './transport/endpoint-transport.js';
