@@ -16,6 +16,7 @@ export interface BenchModule {
 const BENCHES: Record<string, () => Promise<BenchModule>> = {
   muc: () => import('./muc/index.js'),
   srtp: () => import('./srtp/srtp.js'),
+  fuzz: () => import('./fuzz/fuzz.js'),
 };
 
 function listBenches(): string {

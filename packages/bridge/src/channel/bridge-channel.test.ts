@@ -82,6 +82,7 @@ describe('BridgeChannel', () => {
     expect(ch.onMessage('{"colibriClass":"LastNChangedEvent","lastN":1}')).toBe(true); // no onLastN bound
     expect(ch.stats().inboundDropped).toEqual({
       tooLarge: 1,
+      tooDeep: 0,
       binary: 1,
       invalidJson: 1,
       notAMessage: 0,

@@ -179,6 +179,7 @@ export class BridgeChannel {
   readonly #received: Record<string, number> = {};
   readonly #inboundDropped: BridgeChannelStats['inboundDropped'] = {
     tooLarge: 0,
+    tooDeep: 0,
     binary: 0,
     invalidJson: 0,
     notAMessage: 0,

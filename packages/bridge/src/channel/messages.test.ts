@@ -154,6 +154,9 @@ describe('parseInboundMessage()', () => {
     expect(reason(Buffer.from(body), { maxBytes: 120 })).toBe('tooLarge');
     expect(reason(body, { maxBytes: 1000 })).toBeUndefined();
     expect(reason(`{"colibriClass":"x","pad":"${'a'.repeat(70 * 1024)}"}`)).toBe('tooLarge'); // default 64 KiB
+    // Found by the fuzzer: 4000 levels parse fine but overflow the stack when relayed.
+    expect(reason(`{"colibriClass":"EndpointMessage","to":"","msgPayload":${'['.repeat(4000)}${']'.repeat(4000)}}`)).toBe('tooDeep');
+    expect(reason(`{"colibriClass":"EndpointMessage","to":"","msgPayload":{"s":"${'['.repeat(100)}"}}`)).not.toBe('tooDeep');
   });
 
   it('does not let __proto__ keys pollute prototypes', () => {

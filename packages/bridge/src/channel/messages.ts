@@ -165,6 +165,8 @@ export type InboundColibriClass = InboundMessage['colibriClass'];
 export type InboundDropReason =
   /** Larger than the configured maximum. */
   | 'tooLarge'
+  /** Objects/arrays nested deeper than {@link MAX_JSON_DEPTH} (relaying it would overflow the stack). */
+  | 'tooDeep'
   /** A binary frame (the channel carries text only). */
   | 'binary'
   /** Not valid UTF-8 JSON. */
@@ -332,6 +334,7 @@ export function parseInboundMessage(
       return { ok: false, reason: 'invalidJson' };
     }
   }
+  if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) return { ok: false, reason: 'tooDeep' };
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -681,4 +684,24 @@ export function coalesceKeyOf(msg: OutboundMessage): string | undefined {
 /** Serializes a message once (use the result with `BridgeChannel.sendSerialized` or `broadcast`). */
 export function serializeMessage(msg: OutboundMessage): SerializedMessage {
   return new SerializedMessage(JSON.stringify(msg), msg.colibriClass, coalesceKeyOf(msg));
+}
+
+/** Deepest object/array nesting accepted in a client message (Jitsi's messages nest a few levels). */
+export const MAX_JSON_DEPTH = 32;
+
+/** True if the JSON text nests objects/arrays deeper than `max` (string contents are skipped). */
+export function jsonDepthExceeds(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 /* { */ || c === 91 /* [ */) {
+      if (++depth > max) return true;
+    } else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
+  }
+  return false;
 }

@@ -197,6 +197,7 @@ export function parseStunMessage(buf: Buffer, len: number = buf.length): StunMes
           if (attrLen < 4) return undefined;
           const cls = (buf[v + 2] as number) & 0x07;
           const num = buf[v + 3] as number;
+          if (cls < 3 || num > 99) return undefined; // RFC 5389 §15.6: class 3–6, number 0–99
           msg.errorCode = { code: cls * 100 + num, reason: buf.toString('utf8', v + 4, v + attrLen) };
           break;
         }
