@@ -27,6 +27,8 @@ const serverConfig = {
     c2s: { port: null },
   },
   log: { level: 'warn' },
+  // The MUC benchmark measures XMPP only: no media bridge (and no UDP port 10000 to collide with).
+  bridge: { enabled: false },
 };
 
 function report(msg: OurServerReady): void {

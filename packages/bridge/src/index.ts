@@ -46,3 +46,4 @@ export * from './colibri/types.js';
 export * from './colibri/handler.js';
 export * from './colibri/medias.js';
 export type { Node, NodeStats, Pipeline } from './pipeline/node.js';
+export * from './service.js';

@@ -75,6 +75,9 @@ describe('loadConfig() rejects bad values naming the key', () => {
     ['c2s port too big', { xmpp: { c2s: { port: 65536 } } }, 'xmpp.c2s.port: expected number ≤ 65535, got 65536'],
     ['account without password', { xmpp: { accounts: [{ jid: 'focus@auth.meet.jitsi' }] } }, 'xmpp.accounts[0].password: required, expected string'],
     ['section not an object', { http: 8443 }, 'http: expected an object, got 8443'],
+    ['bridge UDP port too big', { bridge: { transport: { port: 70000 } } }, 'bridge.transport.port: expected number ≤ 65535, got 70000'],
+    ['bridge bind address not IPv4', { bridge: { transport: { bindAddress: 'any' } } }, 'bridge.transport.bindAddress: expected ipv4, got "any"'],
+    ['bridge id with a slash', { bridge: { id: 'a/b' } }, 'bridge.id: expected a string matching'],
   ];
   it.each(cases)('%s', (_name, overrides, expected) => {
     const err = configError(() => loadConfig({ overrides: overrides as AppConfigInput }));
@@ -108,6 +111,9 @@ describe('loadConfig() rejects unknown keys', () => {
     [{ xmpp: { limits: { maxStanzaSizeBytes: 1 } } }, 'xmpp.limits.maxStanzaSizeBytes: unknown key (did you mean maxStanzaSize?)'],
     [{ xmpp: { accounts: [{ jid: 'a@auth.meet.jitsi', password: 'p', admin: true }] } }, 'xmpp.accounts[0].admin: unknown key'],
     [{ web: { imprnt: 'x' } }, 'web.imprnt: unknown key (did you mean imprint?)'],
+    // bridgeServiceConfigSchema's objects are made strict too.
+    [{ bridge: { transport: { prot: 1 } } }, 'bridge.transport.prot: unknown key (did you mean port?)'],
+    [{ bridge: { video: { nackCache: 1 } } }, 'bridge.video.nackCache: unknown key (did you mean nackCacheSize?)'],
   ])('%j', (overrides, expected) => {
     expect(configError(() => loadConfig({ overrides: overrides as AppConfigInput })).message).toContain(expected);
   });
@@ -207,6 +213,15 @@ describe('precedence: defaults < file < env < CLI < overrides', () => {
     expect(loadConfig({ argv: ['--insecure-http=false'], env: { INSECURE_HTTP: '1' } }).http.insecureHttp).toBe(false);
     expect(loadConfig({ argv: ['--c2s-port', '0'] }).xmpp.c2s.port).toBe(0);
     expect(loadConfig({ argv: ['--c2s-port', 'off'] }).xmpp.c2s.port).toBeNull();
+  });
+
+  it('the bridge UDP port from --udp-port and UDP_PORT', () => {
+    expect(loadConfig().bridge.transport.port).toBe(10000);
+    expect(loadConfig({ env: { UDP_PORT: '10001' } }).bridge.transport.port).toBe(10001);
+    expect(loadConfig({ argv: ['--udp-port', '0'], env: { UDP_PORT: '10001' } }).bridge.transport.port).toBe(0);
+    expect(configError(() => loadConfig({ argv: ['--udp-port', 'x'] })).message).toBe(
+      'config error: bridge.transport.port: expected number, got "x" (from --udp-port)',
+    );
   });
 
   it('a bad env or flag value names the key and the variable or flag', () => {

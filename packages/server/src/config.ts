@@ -14,6 +14,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { xmppConfigSchema } from '@jitsi-one/xmpp';
 import { webConfigSchema } from '@jitsi-one/web';
+import { bridgeServiceConfigSchema } from '@jitsi-one/bridge';
 import { CONFIG_FILE_ENV, envSettings, parseCliArgs, type Setting } from './args.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
 
@@ -102,6 +103,11 @@ export const appConfigSchema = z.strictObject({
   log: logConfigSchema.prefault({}),
   /** Texts of the built-in pages (see `@jitsi-one/web` `webConfigSchema`). */
   web: webConfigSchema.prefault({}),
+  /**
+   * The media bridge (see `@jitsi-one/bridge` `bridgeServiceConfigSchema`): its UDP port and advertised addresses
+   * under `transport`, forwarding and feedback tuning. `webSocketBaseUrl` unset: derived from the HTTP server's URL.
+   */
+  bridge: deepStrict(bridgeServiceConfigSchema).prefault({}),
 });
 
 export type AppConfig = z.output<typeof appConfigSchema>;

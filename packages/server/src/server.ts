@@ -1,7 +1,7 @@
 /**
  * The composition root: config → logger → TLS material → XMPP server → koa app on one http(s) server, plus the
- * XMPP WebSocket upgrade handler. Later issues add the bridge and the focus here, started in dependency order and
- * stopped in reverse.
+ * XMPP WebSocket upgrade handler → the media bridge (its UDP port, and its colibri-ws handler on the same http(s)
+ * port). The focus joins in a later issue. Started in dependency order, stopped in reverse.
  */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { DestinationStream, Logger } from 'pino';
 import { createXmppServer, resolveDomains, type XmppServer } from '@jitsi-one/xmpp';
 import { attachXmppWebSocket, createWebApp, XMPP_WEBSOCKET_PATH } from '@jitsi-one/web';
+import { COLIBRI_WS_PATH, createBridgeService, type BridgeService } from '@jitsi-one/bridge';
 import { type AppConfig, type AppConfigInput, loadConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './logger.js';
@@ -38,6 +39,11 @@ export interface RunningServer {
   /** The port actually bound (differs from the config when it asked for 0). */
   readonly httpPort: number;
   readonly xmpp: XmppServer;
+  /**
+   * The media bridge (undefined when `bridge.enabled` is false). The focus calls `bridge.bridge.conferenceModify()`
+   * in process; `bridge.mux.port` is the UDP port actually bound.
+   */
+  readonly bridge: BridgeService | undefined;
   /** The validated config in use. */
   readonly config: AppConfig;
   /** The root logger. */
@@ -72,6 +78,19 @@ function listen(server: HttpServer, port: number, host: string): Promise<void> {
   });
 }
 
+/** A UDP bind failure of the bridge as a ConfigError naming the key, like `listen` does for HTTP. */
+function bridgeStartError(err: unknown, transport: { port: number; bindAddress: string }): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  const { port, bindAddress } = transport;
+  const messages: Record<string, [string, string]> = {
+    EADDRINUSE: ['bridge.transport.port', `UDP port ${port} on ${bindAddress} is already in use`],
+    EACCES: ['bridge.transport.port', `not allowed to bind UDP port ${port} (ports below 1024 need privileges)`],
+    EADDRNOTAVAIL: ['bridge.transport.bindAddress', `${bindAddress} is not an address of this machine`],
+  };
+  const known = code !== undefined ? messages[code] : undefined;
+  return known ? new ConfigError([{ path: known[0], message: known[1] }], { cause: err }) : err;
+}
+
 /**
  * Loads the config, then starts everything. Rejects with ConfigError for configuration problems (including an
  * unusable port or certificate), leaving nothing running.
@@ -103,6 +122,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const server: HttpServer = http.insecureHttp
     ? createHttpServer(handler)
     : createHttpsServer({ key: tls?.key, cert: tls?.cert, minVersion: 'TLSv1.2' }, handler);
+  // The bridge starts once the port is known (its colibri-ws URL contains it); until then colibri-ws upgrades get
+  // the 404 any unknown path gets, which is right: no endpoint exists yet.
+  let bridge: BridgeService | undefined;
   const wsMount = attachXmppWebSocket({
     server,
     xmpp,
@@ -110,6 +132,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     // UTF-8 needs at most 4 bytes per character; the XMPP server enforces the stanza limit itself.
     maxPayloadBytes: config.xmpp.limits.maxStanzaSize * 4,
     log: log.child({ component: 'web' }),
+    extraUpgrade: (req, socket, head) => bridge?.handleUpgrade(req, socket, head) ?? false,
   });
 
   try {
@@ -127,10 +150,30 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const wsOrigin = `${secure ? 'wss' : 'ws'}://${hostForUrl(http.host)}:${httpPort}`;
   log.info({ port: httpPort, tls: secure }, 'http server listening');
 
+  if (config.bridge.enabled) {
+    try {
+      bridge = await createBridgeService({
+        config: { ...config.bridge, webSocketBaseUrl: config.bridge.webSocketBaseUrl ?? `${wsOrigin}${COLIBRI_WS_PATH.replace(/\/$/, '')}` },
+        log,
+      });
+    } catch (err) {
+      await wsMount.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await xmpp.stop();
+      throw bridgeStartError(err, config.bridge.transport);
+    }
+  }
+
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      try {
+        await bridge?.close();
+      } catch (err) {
+        log.error({ err }, 'bridge stop failed');
+      }
       try {
         await xmpp.stop();
       } catch (err) {
@@ -153,6 +196,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     focusDomain: xmpp.domains.focusDomain,
     httpPort,
     xmpp,
+    bridge,
     config,
     log,
     tls,

@@ -2,6 +2,8 @@
  * The composed server on real loopback sockets: HTTP routes, the XMPP WebSocket upgrade, BOSH routing, HTTPS with
  * the generated certificate, clean shutdown.
  */
+import { createSocket } from 'node:dgram';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { type AppConfigInput, ConfigError, type RunningServer, startServer } from '../src/index.js';
@@ -9,10 +11,14 @@ import { httpsGet, waitFor } from './helpers.js';
 
 const silent = { write: () => {} };
 
+/** The bridge on a free UDP port, advertising loopback only (tests run in parallel; 10000 may be taken). */
+const testBridge = { transport: { port: 0, bindAddress: '127.0.0.1', hostAddresses: ['127.0.0.1'] } };
+
 const insecure: AppConfigInput = {
   http: { port: 0, host: '127.0.0.1', insecureHttp: true },
   xmpp: { c2s: { port: null } },
   log: { level: 'silent' },
+  bridge: testBridge,
 };
 
 function openWs(url: string, protocols: string | string[] = 'xmpp', ca?: string | Buffer) {
@@ -192,9 +198,87 @@ describe('startServer() with insecureHttp (plain HTTP behind a proxy)', () => {
   });
 
   it('WebSocket upgrade on any other path is refused with 404', async () => {
-    const c = openWs(`ws://127.0.0.1:${server.httpPort}/colibri-ws/x/y/z`);
-    await waitFor(() => c.unexpectedStatus === undefined && 'no response');
-    expect(c.unexpectedStatus).toBe(404);
+    for (const path of ['/colibri-ws/x/y/z', '/elsewhere']) {
+      const c = openWs(`ws://127.0.0.1:${server.httpPort}${path}`);
+      await waitFor(() => c.unexpectedStatus === undefined && 'no response');
+      expect(c.unexpectedStatus).toBe(404);
+    }
+  });
+});
+
+describe('startServer() with the bridge', () => {
+  const MEETING = 'a1b2c3d4-0000-4000-8000-000000000001';
+
+  it('starts the bridge on its UDP port and serves colibri-ws on the HTTP port, at the URL it hands out', async () => {
+    const server = await startServer({ config: insecure });
+    try {
+      const bridge = server.bridge;
+      if (bridge === undefined) throw new Error('no bridge');
+      expect(bridge.mux.port).toBeGreaterThan(0);
+      expect(bridge.config.webSocketBaseUrl).toBe(`ws://127.0.0.1:${server.httpPort}/colibri-ws`);
+      const reply = bridge.bridge.conferenceModify({ meetingId: MEETING, create: true, endpoints: [{ id: 'ep1', create: true }] });
+      const t = reply.endpoints[0]?.transport;
+      expect(t?.candidates).toEqual([expect.objectContaining({ ip: '127.0.0.1', port: bridge.mux.port })]);
+      const url = t?.webSocketUrl as string;
+      expect(url).toMatch(new RegExp(`^ws://127\\.0\\.0\\.1:${server.httpPort}/colibri-ws/jvb1/[0-9a-f]+/ep1\\?pwd=`));
+      const c = openWs(url, []);
+      await c.opened();
+      await waitFor(() => (c.frames.length > 0 ? undefined : 'no ServerHello'));
+      expect(JSON.parse(c.frames[0] as string)).toEqual({ colibriClass: 'ServerHello' });
+      const wrong = openWs(url.replace(/pwd=.*/, 'pwd=wrong'), []);
+      await waitFor(() => wrong.unexpectedStatus === undefined && 'no response');
+      expect(wrong.unexpectedStatus).toBe(403);
+      await server.stop();
+      expect(bridge.mux.closed).toBe(true);
+      expect(bridge.bridge.closed).toBe(true);
+      await waitFor(() => !c.closed && 'colibri socket still open');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('keeps a configured bridge.webSocketBaseUrl', async () => {
+    const server = await startServer({ config: { ...insecure, bridge: { ...testBridge, webSocketBaseUrl: 'wss://meet.example.org/colibri-ws' } } });
+    try {
+      const reply = server.bridge?.bridge.conferenceModify({ meetingId: MEETING, create: true, endpoints: [{ id: 'ep1', create: true }] });
+      expect(reply?.endpoints[0]?.transport?.webSocketUrl).toMatch(/^wss:\/\/meet\.example\.org\/colibri-ws\/jvb1\//);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('bridge.enabled false: no bridge, no UDP port, colibri-ws is 404', async () => {
+    const server = await startServer({ config: { ...insecure, bridge: { enabled: false } } });
+    try {
+      expect(server.bridge).toBeUndefined();
+      const c = openWs(`ws://127.0.0.1:${server.httpPort}/colibri-ws/jvb1/x/y?pwd=z`);
+      await waitFor(() => c.unexpectedStatus === undefined && 'no response');
+      expect(c.unexpectedStatus).toBe(404);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('a UDP port in use is a ConfigError naming bridge.transport.port, and nothing is left running', async () => {
+    const taken = createSocket('udp4');
+    await new Promise<void>((resolve) => taken.bind(0, '127.0.0.1', () => resolve()));
+    const udpPort = taken.address().port;
+    // A free TCP port, to show it is free again afterwards.
+    const probe = createNetServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', () => resolve()));
+    const httpPort = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    try {
+      const err = await startServer({
+        config: { ...insecure, http: { ...insecure.http, port: httpPort }, bridge: { transport: { ...testBridge.transport, port: udpPort } } },
+      }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).message).toBe(`config error: bridge.transport.port: UDP port ${udpPort} on 127.0.0.1 is already in use`);
+      const again = await startServer({ config: { ...insecure, http: { ...insecure.http, port: httpPort } } });
+      await again.stop();
+    } finally {
+      taken.close();
+    }
   });
 });
 
@@ -274,7 +358,7 @@ describe('startServer() with HTTPS and a generated self-signed certificate', () 
 
   beforeAll(async () => {
     server = await startServer({
-      config: { http: { port: 0, host: '127.0.0.1' }, xmpp: { c2s: { port: null } }, log: { level: 'info' } },
+      config: { http: { port: 0, host: '127.0.0.1' }, xmpp: { c2s: { port: null } }, log: { level: 'info' }, bridge: testBridge },
       logDestination: silent,
     });
   });

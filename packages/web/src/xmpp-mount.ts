@@ -1,6 +1,7 @@
 /**
- * WebSocket upgrades for XMPP (RFC 7395) on `/xmpp-websocket`, attached to the node http/https server. Every other
- * upgrade path is answered 404. The query string (`?room=...&token=...`) is allowed and ignored here.
+ * WebSocket upgrades for XMPP (RFC 7395) on `/xmpp-websocket`, attached to the node http/https server. An
+ * `extraUpgrade` hook (the bridge's `/colibri-ws/…` handler) gets every upgrade first; every path nobody handles is
+ * answered 404. The query string (`?room=...&token=...`) is allowed and ignored here.
  *
  * References:
  * - https://www.rfc-editor.org/rfc/rfc7395#section-3.1 (subprotocol `xmpp`)
@@ -24,6 +25,12 @@ export interface XmppWebSocketOptions {
   /** Largest WebSocket message accepted before the socket is closed (1009). The XMPP server applies its own stanza limit. */
   maxPayloadBytes: number;
   log: Logger;
+  /**
+   * Offered every upgrade before the XMPP path check (one `upgrade` listener, so the 404 for unknown paths cannot
+   * race it). Returns true when it answered the request (it then owns the socket), false to leave it alone. The
+   * server mounts the bridge's colibri-ws handler here.
+   */
+  extraUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
 }
 
 export interface XmppWebSocketMount {
@@ -57,6 +64,15 @@ export function attachXmppWebSocket(opts: XmppWebSocketOptions): XmppWebSocketMo
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // A reset during the handshake must not become an uncaught 'error'.
     socket.on('error', () => socket.destroy());
+    if (opts.extraUpgrade !== undefined && !closing) {
+      try {
+        if (opts.extraUpgrade(req, socket, head)) return;
+      } catch (err) {
+        log.error({ err }, 'upgrade handler failed');
+        socket.destroy();
+        return;
+      }
+    }
     let path: string;
     try {
       path = new URL(req.url ?? '/', 'http://localhost').pathname;

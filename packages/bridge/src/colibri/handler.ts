@@ -204,7 +204,10 @@ function checkEndpointShape(e: EndpointModify): void {
       if (!isObject(ice) || typeof ice.ufrag !== 'string' || typeof ice.pwd !== 'string' || ice.ufrag === '' || ice.pwd === '') {
         throw new BadRequestError(`endpoint ${id}: ice-udp transport needs ufrag and pwd`, id);
       }
-      if (!Array.isArray(ice.fingerprints)) throw new BadRequestError(`endpoint ${id}: fingerprints must be a list`, id);
+      // At least one: without a fingerprint the DTLS peer cannot be authenticated (the transport refuses it).
+      if (!Array.isArray(ice.fingerprints) || ice.fingerprints.length === 0) {
+        throw new BadRequestError(`endpoint ${id}: ice-udp transport needs a DTLS fingerprint`, id);
+      }
       for (const f of ice.fingerprints) {
         if (!isObject(f) || typeof f.hash !== 'string' || typeof f.value !== 'string') {
           throw new BadRequestError(`endpoint ${id}: malformed fingerprint`, id);

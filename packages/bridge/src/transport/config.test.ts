@@ -4,7 +4,7 @@ import { parseTransportConfig } from './config.js';
 describe('parseTransportConfig()', () => {
   it('fills every default', () => {
     const c = parseTransportConfig();
-    expect(c).toMatchObject({ port: 10000, bindAddress: '0.0.0.0', advertiseHostCandidates: true, srtpProfiles: [7, 1], replayWindowSize: 1024 });
+    expect(c).toMatchObject({ port: 10000, bindAddress: '0.0.0.0', advertiseHostCandidates: true, srtpProfiles: [1, 7], replayWindowSize: 1024 });
     expect(c.ice).toEqual({ checkIntervalMs: 50, checkRtoMs: 250, maxCheckRtoMs: 2000, maxCheckTransmissions: 7, consentIntervalMs: 5000, consentTimeoutMs: 30000, connectTimeoutMs: 30000 });
     expect(c.hostAddresses).toBeUndefined();
   });

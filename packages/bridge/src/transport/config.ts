@@ -55,13 +55,15 @@ export const transportConfigSchema = z.object({
   /** SO_SNDBUF of the media socket in bytes (unset: OS default). */
   sendBufferBytes: z.number().int().min(65_536).optional(),
   /**
-   * use_srtp profiles offered/accepted in preference order: 7 = AEAD_AES_128_GCM, 1 =
-   * AES128_CM_HMAC_SHA1_80 (the two the DTLS stack negotiates).
+   * use_srtp profiles offered/accepted in preference order: 1 = AES128_CM_HMAC_SHA1_80, 7 =
+   * AEAD_AES_128_GCM (the two the DTLS stack negotiates). As DTLS server (the usual case) the bridge
+   * picks the first of these the client offers, so the order decides. AES-CM first, as
+   * DTLS_SRTP_PROFILES in dtls.ts: 5.9 µs per packet both ways against 8.9 µs for GCM (bench/srtp).
    */
   srtpProfiles: z
     .array(z.union([z.literal(SrtpProfile.AEAD_AES_128_GCM), z.literal(SrtpProfile.AES128_CM_HMAC_SHA1_80)]))
     .min(1)
-    .default([SrtpProfile.AEAD_AES_128_GCM, SrtpProfile.AES128_CM_HMAC_SHA1_80]),
+    .default([SrtpProfile.AES128_CM_HMAC_SHA1_80, SrtpProfile.AEAD_AES_128_GCM]),
   /** SRTP replay window in packets (power of two, 64–32768; libwebrtc uses 1024). */
   replayWindowSize: z.number().int().min(64).max(32768).refine((n) => (n & (n - 1)) === 0, 'must be a power of two').default(1024),
   ice: iceTimingSchema.prefault({}),
