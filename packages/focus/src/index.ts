@@ -59,3 +59,14 @@ export type {
   SourceErrorCode,
   ConferenceSourceMapOptions,
 } from './sources.js';
+export { FocusManager, focusBareJid, FOCUS_RESOURCE } from './focus.js';
+export type { FocusManagerOptions } from './focus.js';
+export { Conference, FOCUS_NICK, JINGLE_ACK_TIMEOUT_MS, toStanzaError } from './conference.js';
+export type { ConferenceOptions, FocusLink } from './conference.js';
+export { Participant } from './participant.js';
+export { JingleSession, randomSid, unknownSession } from './jingle/session.js';
+export type { JingleSessionState, QueuedSourceUpdate } from './jingle/session.js';
+export { focusConfigSchema, MODERATOR_POLICIES } from './config.js';
+export type { FocusConfig, FocusConfigInput, ModeratorPolicy } from './config.js';
+export { toMediaSources, mediasFromOffer, feedbackFrom, clientTransport } from './colibri.js';
+export type { ColibriApi } from './colibri.js';

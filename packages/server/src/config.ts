@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { xmppConfigSchema } from '@jitsi-one/xmpp';
 import { webConfigSchema } from '@jitsi-one/web';
 import { bridgeServiceConfigSchema } from '@jitsi-one/bridge';
+import { focusConfigSchema } from '@jitsi-one/focus';
 import { CONFIG_FILE_ENV, envSettings, parseCliArgs, type Setting } from './args.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
 
@@ -108,6 +109,11 @@ export const appConfigSchema = z.strictObject({
    * under `transport`, forwarding and feedback tuning. `webSocketBaseUrl` unset: derived from the HTTP server's URL.
    */
   bridge: deepStrict(bridgeServiceConfigSchema).prefault({}),
+  /**
+   * The conference focus (see `@jitsi-one/focus` `focusConfigSchema`). Its JID is `focus@<xmpp.authDomain>/focus`,
+   * added to `xmpp.muc.admins` automatically.
+   */
+  focus: deepStrict(focusConfigSchema).prefault({}),
 });
 
 export type AppConfig = z.output<typeof appConfigSchema>;

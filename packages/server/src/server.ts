@@ -1,7 +1,8 @@
 /**
  * The composition root: config → logger → TLS material → XMPP server → koa app on one http(s) server, plus the
  * XMPP WebSocket upgrade handler → the media bridge (its UDP port, and its colibri-ws handler on the same http(s)
- * port). The focus joins in a later issue. Started in dependency order, stopped in reverse.
+ * port) → the focus (conference IQ on `focus.<domain>`, Jingle, in-process Colibri2 to the bridge). Started in
+ * dependency order, stopped in reverse.
  */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -10,6 +11,7 @@ import type { DestinationStream, Logger } from 'pino';
 import { createXmppServer, resolveDomains, type XmppServer } from '@jitsi-one/xmpp';
 import { attachXmppWebSocket, createWebApp, XMPP_WEBSOCKET_PATH } from '@jitsi-one/web';
 import { COLIBRI_WS_PATH, createBridgeService, type BridgeService } from '@jitsi-one/bridge';
+import { FocusManager, focusBareJid } from '@jitsi-one/focus';
 import { type AppConfig, type AppConfigInput, loadConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './logger.js';
@@ -44,6 +46,8 @@ export interface RunningServer {
    * in process; `bridge.mux.port` is the UDP port actually bound.
    */
   readonly bridge: BridgeService | undefined;
+  /** The conference focus (undefined when `focus.enabled` is false). */
+  readonly focus: FocusManager | undefined;
   /** The validated config in use. */
   readonly config: AppConfig;
   /** The root logger. */
@@ -110,8 +114,15 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     log.info({ fingerprint: tls.fingerprint }, 'using a self-signed certificate generated at start');
   }
 
+  // The focus must be owner of every room and may always create rooms (PROTOCOL.md §3.1): a MUC service admin.
+  const focusJid = focusBareJid(d.authDomain);
+  const admins = config.xmpp.muc.admins;
+  const xmppConfig =
+    config.focus.enabled && !admins.includes(focusJid)
+      ? { ...config.xmpp, muc: { ...config.xmpp.muc, admins: [...admins, focusJid] } }
+      : config.xmpp;
   const xmpp = createXmppServer({
-    config: config.xmpp,
+    config: xmppConfig,
     log: log.child({ component: 'xmpp' }),
     ...(tls ? { tls: { key: tls.key, cert: tls.cert } } : {}),
   });
@@ -165,10 +176,21 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     }
   }
 
+  let focus: FocusManager | undefined;
+  if (config.focus.enabled) {
+    focus = new FocusManager({ xmpp, colibri: bridge?.bridge, config: config.focus, log });
+    focus.start();
+  }
+
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      try {
+        await focus?.stop();
+      } catch (err) {
+        log.error({ err }, 'focus stop failed');
+      }
       try {
         await bridge?.close();
       } catch (err) {
@@ -197,6 +219,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     httpPort,
     xmpp,
     bridge,
+    focus,
     config,
     log,
     tls,

@@ -1,0 +1,23 @@
+/**
+ * The `focus` section of the app config. The focus JID is not configurable: it is always
+ * `focus@<xmpp.authDomain>/focus`, and the server adds its bare JID to `xmpp.muc.admins`.
+ *
+ * References: PROTOCOL.md §3.1 (min-participants, auto-owner), jicofo `reference.conf`.
+ */
+import { z } from 'zod';
+
+/** Who gets moderator rights: the first participant (Jicofo auto-owner), everybody (Prosody's allowners), nobody. */
+export const MODERATOR_POLICIES = ['first', 'everybody', 'nobody'] as const;
+export type ModeratorPolicy = (typeof MODERATOR_POLICIES)[number];
+
+export const focusConfigSchema = z.object({
+  /** Run the focus (conference IQ, Jingle). Off: clients get no answer to the conference IQ from this process. */
+  enabled: z.boolean().default(true),
+  /** `first`: the first participant is owner, re-elected when it leaves; `everybody`; `nobody`. */
+  moderatorPolicy: z.enum(MODERATOR_POLICIES).default('first'),
+  /** Participants (focus excluded) needed before bridge sessions are offered (Jicofo `min-participants`). */
+  minParticipants: z.number().int().min(1).max(1000).default(2),
+});
+
+export type FocusConfig = z.output<typeof focusConfigSchema>;
+export type FocusConfigInput = z.input<typeof focusConfigSchema>;
