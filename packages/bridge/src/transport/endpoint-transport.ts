@@ -373,26 +373,15 @@ export class EndpointTransport implements MuxEndpoint {
    * selected pair. Dropped and counted when not `connected` or on an SRTP error. Once per packet.
    */
   sendRtp(buf: Buffer, len: number): void {
-    const tx = this.#srtpTx;
-    if (this.#state !== 'connected' || tx === undefined) {
-      this.#drops.sendNotConnected++;
-      return;
-    }
-    if (len > this.#maxPacketSize) {
-      this.#drops.sendInvalid++;
-      return;
-    }
-    const n = tx.protectRtp(buf, len, this.#scratch);
-    if (n < 0) {
-      this.#drops.sendInvalid++;
-      return;
-    }
-    this.#rtpOut++;
-    this.#sendMedia(n);
+    this.#protectAndSend(buf, len, false);
   }
 
   /** As {@link sendRtp} for a (compound) RTCP packet. */
   sendRtcp(buf: Buffer, len: number): void {
+    this.#protectAndSend(buf, len, true);
+  }
+
+  #protectAndSend(buf: Buffer, len: number, rtcp: boolean): void {
     const tx = this.#srtpTx;
     if (this.#state !== 'connected' || tx === undefined) {
       this.#drops.sendNotConnected++;
@@ -402,12 +391,13 @@ export class EndpointTransport implements MuxEndpoint {
       this.#drops.sendInvalid++;
       return;
     }
-    const n = tx.protectRtcp(buf, len, this.#scratch);
+    const n = rtcp ? tx.protectRtcp(buf, len, this.#scratch) : tx.protectRtp(buf, len, this.#scratch);
     if (n < 0) {
       this.#drops.sendInvalid++;
       return;
     }
-    this.#rtcpOut++;
+    if (rtcp) this.#rtcpOut++;
+    else this.#rtpOut++;
     this.#sendMedia(n);
   }
 
