@@ -3,13 +3,16 @@
  *
  * - joins the room as occupant `focus` over the focus's XMPP session and publishes the focus presence (§3.5);
  * - watches occupants through its own MUC presence stream (as an out-of-process focus would) and applies the
- *   moderator policy with muc#admin IQs (§3.1 auto-owner);
+ *   moderator policy with muc#admin IQs (§3.1 auto-owner); sends each joiner a disco#info (§3.4.2) whose answer
+ *   shapes its offer;
  * - once `minParticipants` participants are in, allocates a bridge endpoint per participant and sends it a
  *   Jingle `session-initiate` from `room/focus` (§4.3–4.5);
  * - handles session-accept, source-add/-remove, transport-info, session-info and session-terminate (restart)
  *   (§4.6–4.9), forwarding sources to the others (simulcast stripped, owner added) and keeping the bridge in sync;
  * - on leave expires the endpoint and forgets its sources (no source-remove except to SSRC-rewriting receivers);
- *   when the room empties, expires the bridge conference and leaves.
+ *   when the room empties, expires the bridge conference and leaves;
+ * - ends the session of a participant left alone after `singleParticipantTimeoutMs` (§3.1);
+ * - handles moderators' mute IQs (§3.5): the target is told, audio/video is force-muted at the bridge.
  *
  * Every client request is answered: a result, or a typed stanza error (PROTOCOL §9f: silence hangs clients).
  * All state changes for a room happen synchronously on one stanza at a time (the focus serialises delivery), and
@@ -38,7 +41,7 @@ import { type ColibriApi, clientTransport, feedbackFrom, mediasFromOffer, toMedi
 import type { FocusConfig } from './config.js';
 import { JingleParseError } from './jingle/errors.js';
 import { NS_JINGLE, NS_JITSI_FOCUS, NS_JITSI_MEET } from './jingle/ns.js';
-import { buildOffer, buildSourceUpdate, type FeedbackSources } from './jingle/offer.js';
+import { buildOffer, buildSourceUpdate, type FeedbackSources, FEATURE_URIS, featuresFromDisco } from './jingle/offer.js';
 import { JingleSession, type QueuedSourceUpdate, unknownSession } from './jingle/session.js';
 import type { Jingle, Reason } from './jingle/types.js';
 import { expandJsonSources, parseJingle, serializeJingle } from './jingle/xml.js';
@@ -50,6 +53,26 @@ export const FOCUS_NICK = 'focus';
 
 /** How long the focus waits for a client's ack of a Jingle IQ it sent (LJM acks synchronously). */
 export const JINGLE_ACK_TIMEOUT_MS = 15_000;
+
+/** How long the focus waits for a participant's answer to its disco#info query (Jicofo: 5 s). */
+export const DISCO_TIMEOUT_MS = 5_000;
+
+/**
+ * How long an invite waits for a still unanswered disco#info before offering with what LJM always advertises
+ * (PROTOCOL §3.4.2). Kept short so an unanswering client does not hold up its media; a later answer is used for
+ * later offers (restart, re-invite).
+ */
+export const DISCO_INVITE_WAIT_MS = 1_000;
+
+/** The `<mute>` namespaces of PROTOCOL §3.5 and the media each mutes. */
+export const MUTE_NAMESPACES: Readonly<Record<string, 'audio' | 'video' | 'desktop'>> = {
+  'http://jitsi.org/jitmeet/audio': 'audio',
+  'http://jitsi.org/jitmeet/video': 'video',
+  'http://jitsi.org/jitmeet/desktop': 'desktop',
+};
+
+/** Reason of the session-terminate sent when the single-participant timeout fires (Jicofo's text). */
+export const SINGLE_PARTICIPANT_REASON: Reason = { condition: 'expired', text: 'Idle session timeout' };
 
 /** How the conference talks XMPP: the focus's session (see focus.ts). */
 export interface FocusLink {
@@ -72,6 +95,10 @@ export interface ConferenceOptions {
   version?: string;
   /** Called once when the conference has ended (room empty, focus removed, or stopped). */
   onEnded: (conference: Conference) => void;
+  /** Override {@link DISCO_TIMEOUT_MS} (tests). */
+  discoTimeoutMs?: number;
+  /** Override {@link DISCO_INVITE_WAIT_MS} (tests). */
+  discoInviteWaitMs?: number;
 }
 
 type ConferenceState = 'joining' | 'running' | 'ended';
@@ -101,6 +128,10 @@ export class Conference {
   #joinCounter = 0;
   /** Nicks an owner grant is outstanding for. */
   readonly #granting = new Set<string>();
+  readonly #discoTimeoutMs: number;
+  readonly #discoInviteWaitMs: number;
+  /** The single-participant timer (§3.1), running while one participant with a session is alone. */
+  #singleTimer: NodeJS.Timeout | undefined;
 
   constructor(options: ConferenceOptions) {
     this.room = options.room.bare;
@@ -110,6 +141,8 @@ export class Conference {
     this.#config = options.config;
     this.#version = options.version ?? '0.1.0';
     this.#onEnded = options.onEnded;
+    this.#discoTimeoutMs = options.discoTimeoutMs ?? DISCO_TIMEOUT_MS;
+    this.#discoInviteWaitMs = options.discoInviteWaitMs ?? DISCO_INVITE_WAIT_MS;
     this.log = options.log.child({ room: this.room });
   }
 
@@ -201,11 +234,46 @@ export class Conference {
     if (p.affiliation === 'owner') this.#granting.delete(nick);
     const statsId = stanza.getChildText('stats-id');
     if (statsId) p.statsId = statsId;
+    const sourceInfo = stanza.getChild('SourceInfo');
+    if (sourceInfo) {
+      p.updateSourceInfo(sourceInfo.text());
+      this.#followMuteState(p);
+    }
     if (isNew) {
       this.log.debug({ nick }, 'participant joined');
+      this.#queryFeatures(p);
       this.#electModerators();
       this.#maybeInvite();
+      this.#checkSingleParticipant();
     }
+  }
+
+  /**
+   * disco#info to the occupant (routed through the MUC, §3.1/§3.4.2). The answer shapes its offers; on error or
+   * timeout it keeps what LJM always advertises (not Jicofo's audio+video+SCTP-only fallback: every client of this
+   * server speaks LJM's protocol, and a merely slow answer should not cost RTX/TCC). Never blocks the conference.
+   */
+  #queryFeatures(p: Participant): void {
+    p.disco = 'pending';
+    const iq = xml('iq', { type: 'get', to: p.occupantJid }, xml('query', { xmlns: NS_DISCO_INFO }));
+    p.discoSettled = this.#link.request(iq, this.#discoTimeoutMs).then(
+      (res) => {
+        const vars = (res.getChild('query', NS_DISCO_INFO)?.getChildren('feature') ?? [])
+          .map((f) => f.attrs.var)
+          .filter((v): v is string => typeof v === 'string');
+        if (!vars.includes(FEATURE_URIS.audio) && !vars.includes(FEATURE_URIS.video)) {
+          p.disco = 'failed';
+          this.log.debug({ nick: p.nick }, 'disco#info without audio or video: keeping the LJM feature set');
+          return;
+        }
+        p.features = featuresFromDisco(vars);
+        p.disco = 'done';
+      },
+      (err: unknown) => {
+        p.disco = 'failed';
+        this.log.debug({ err, nick: p.nick }, 'disco#info failed: keeping the LJM feature set');
+      },
+    );
   }
 
   #ownPresence(stanza: Element, type: string | undefined): void {
@@ -245,6 +313,118 @@ export class Conference {
       return;
     }
     this.#electModerators();
+    this.#checkSingleParticipant();
+  }
+
+  // ------------------------------------------------------------------------------------------------ single participant
+
+  /** The single participant with a live session, if it is alone in the room. */
+  #loneSessionHolder(): Participant | undefined {
+    if (this.participants.size !== 1 || this.#state !== 'running') return undefined;
+    const [p] = this.participants.values();
+    return p?.session && !p.session.ended ? p : undefined;
+  }
+
+  /** Start the single-participant timer when one participant with a session is alone; stop it otherwise. */
+  #checkSingleParticipant(): void {
+    const alone = this.#loneSessionHolder();
+    const timeoutMs = this.#config.singleParticipantTimeoutMs;
+    if (!alone || timeoutMs === 0) {
+      if (this.#singleTimer) clearTimeout(this.#singleTimer);
+      this.#singleTimer = undefined;
+      return;
+    }
+    if (this.#singleTimer) return;
+    this.#singleTimer = setTimeout(() => {
+      this.#singleTimer = undefined;
+      this.#onSingleParticipantTimeout();
+    }, timeoutMs);
+    this.#singleTimer.unref();
+  }
+
+  /** Jicofo's single-participant timeout: terminate the lone session and expire the bridge conference. */
+  #onSingleParticipantTimeout(): void {
+    const p = this.#loneSessionHolder();
+    const s = p?.session;
+    if (!p || !s) return;
+    this.log.info({ nick: p.nick }, 'single participant timeout: ending its session');
+    this.#sendJingle(p, { action: 'session-terminate', sid: s.sid, contents: [], reason: { ...SINGLE_PARTICIPANT_REASON } });
+    this.#endSession(p, { signalRemove: false });
+    this.#expireBridgeConference();
+  }
+
+  // ------------------------------------------------------------------------------------------------ mute
+
+  /**
+   * A mute request (§3.5): moderators may mute anyone, anyone may mute or unmute itself, nobody unmutes another.
+   * The target is told (from room/focus, routed through the MUC to its real JID) after the requester's result.
+   * Bridge: audio/video mutes also force-mute that media on the target's endpoint until the target's SourceInfo
+   * shows it muted and then unmuted again (it unmuted itself), or it unmutes itself by IQ. Desktop mutes only tell
+   * the client (Colibri2 force-mute is per media type: force-muting video would also stop its camera).
+   */
+  #onMute(actor: Participant, stanza: Element, mute: Element, media: 'audio' | 'video' | 'desktop'): undefined {
+    if (stanza.attrs.type !== 'set') throw new StanzaError('bad-request', { text: 'mute must be an IQ set' });
+    const jidAttr = mute.attrs.jid;
+    if (typeof jidAttr !== 'string' || jidAttr === '') throw new StanzaError('bad-request', { text: 'mute without jid' });
+    const value = mute.text().trim();
+    if (value !== 'true' && value !== 'false') throw new StanzaError('bad-request', { text: 'mute must be true or false' });
+    const target = Jid.tryParse(jidAttr);
+    if (!target || target.bare !== this.room || !target.resource) {
+      throw new StanzaError('bad-request', { text: 'mute jid must be an occupant JID of this room' });
+    }
+    const doMute = value === 'true';
+    const self = target.resource === actor.nick;
+    if (!self && !doMute) throw new StanzaError('not-allowed', { text: 'only the participant itself may unmute' });
+    if (!self && !actor.isModerator) throw new StanzaError('not-allowed', { text: 'only moderators may mute others' });
+    const t = this.participants.get(target.resource);
+    if (!t) throw new StanzaError('item-not-found', { text: 'no such participant' });
+    this.log.info({ actor: actor.nick, target: t.nick, media, mute: doMute }, 'mute request');
+    if (media !== 'desktop') {
+      if (doMute) {
+        t.forceMute[media] = t.mediaMuted[media] === true ? 'muted' : 'pending';
+        this.#applyForceMute(t, media, true);
+      } else if (t.forceMute[media]) {
+        delete t.forceMute[media];
+        this.#applyForceMute(t, media, false);
+      }
+    }
+    if (doMute) {
+      // After the result (handleIq sends it when we return).
+      queueMicrotask(() => {
+        if (this.participants.get(t.nick) !== t || this.ended) return;
+        this.#link.send(
+          xml(
+            'iq',
+            { type: 'set', to: t.occupantJid, id: `mute-${randomUUID()}` },
+            xml('mute', { xmlns: mute.attrs.xmlns as string, actor: `${this.room}/${actor.nick}` }, 'true'),
+          ),
+        );
+      });
+    }
+    return undefined;
+  }
+
+  /** Follow a participant's SourceInfo to lift a moderator's force-mute once it unmutes itself. */
+  #followMuteState(p: Participant): void {
+    for (const media of ['audio', 'video'] as const) {
+      const st = p.forceMute[media];
+      if (st === 'pending' && p.mediaMuted[media] === true) p.forceMute[media] = 'muted';
+      else if (st === 'muted' && p.mediaMuted[media] === false) {
+        delete p.forceMute[media];
+        this.log.debug({ nick: p.nick, media }, 'participant unmuted itself: lifting the bridge force-mute');
+        this.#applyForceMute(p, media, false);
+      }
+    }
+  }
+
+  #applyForceMute(p: Participant, media: 'audio' | 'video', on: boolean): void {
+    const colibri = this.#colibri;
+    if (!colibri || this.meetingId === undefined || !p.hasEndpoint) return; // applied when its endpoint is created
+    try {
+      colibri.conferenceModify({ meetingId: this.meetingId, endpoints: [{ id: p.nick, forceMute: { [media]: on } }] });
+    } catch (err) {
+      this.log.warn({ err, nick: p.nick, media }, 'bridge force-mute failed');
+    }
   }
 
   // ------------------------------------------------------------------------------------------------ moderators
@@ -288,7 +468,30 @@ export class Conference {
   #maybeInvite(): void {
     if (this.#state !== 'running' || !this.#colibri) return;
     if (this.participants.size < this.#config.minParticipants) return;
-    for (const p of this.participants.values()) if (!p.session || p.session.ended) this.#invite(p);
+    for (const p of this.participants.values()) if (!p.session || p.session.ended) this.#inviteWhenReady(p);
+  }
+
+  /** Invite once the participant's disco#info has answered (or after {@link DISCO_INVITE_WAIT_MS}). */
+  #inviteWhenReady(p: Participant): void {
+    if (p.disco !== 'pending') {
+      this.#invite(p);
+      return;
+    }
+    if (p.inviting) return;
+    p.inviting = true;
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.#discoInviteWaitMs);
+      timer.unref();
+    });
+    void Promise.race([p.discoSettled, grace]).then(() => {
+      clearTimeout(timer);
+      p.inviting = false;
+      if (this.participants.get(p.nick) !== p || this.#state !== 'running') return;
+      if (p.session && !p.session.ended) return;
+      if (this.participants.size < this.#config.minParticipants) return;
+      this.#invite(p);
+    });
   }
 
   /** Allocate the participant's bridge endpoint and send it a session-initiate. */
@@ -311,6 +514,9 @@ export class Conference {
       transport: { iceControlling: true },
       capabilities: ['source-names'],
       ...(p.statsId !== undefined ? { statsId: p.statsId } : {}),
+      ...(p.forceMute.audio || p.forceMute.video
+        ? { forceMute: { audio: p.forceMute.audio !== undefined, video: p.forceMute.video !== undefined } }
+        : {}),
     };
     const req: ConferenceModify = { meetingId, name: this.room, endpoints: [endpoint] };
     if (!this.#bridgeConference) req.create = true;
@@ -346,6 +552,7 @@ export class Conference {
       features: p.features,
     });
     p.session = session;
+    this.#checkSingleParticipant();
     this.log.debug({ nick: p.nick, sid: session.sid }, 'sending session-initiate');
     this.#link.request(this.#jingleIq(p, offer), JINGLE_ACK_TIMEOUT_MS).then(
       () => undefined,
@@ -382,6 +589,9 @@ export class Conference {
       throw new StanzaError('not-acceptable', { text: 'Only participants of the conference may talk to the focus' });
     }
     const jingleEl = stanza.getChild('jingle', NS_JINGLE);
+    const mute = jingleEl ? undefined : stanza.getChildren('mute').find((m) => MUTE_NAMESPACES[m.attrs.xmlns as string]);
+    const muteMedia = mute ? MUTE_NAMESPACES[mute.attrs.xmlns as string] : undefined;
+    if (mute && muteMedia) return this.#onMute(p, stanza, mute, muteMedia);
     if (!jingleEl) {
       if (stanza.attrs.type === 'get' && stanza.getChild('query', NS_DISCO_INFO)) return this.#discoInfo();
       throw new StanzaError('feature-not-implemented');
@@ -572,6 +782,10 @@ export class Conference {
       p.session = undefined;
       p.hasEndpoint = false;
     }
+    this.#expireBridgeConference();
+  }
+
+  #expireBridgeConference(): void {
     if (this.#bridgeConference && this.#colibri && this.meetingId !== undefined) {
       try {
         this.#colibri.conferenceModify({ meetingId: this.meetingId, expire: true });
@@ -593,6 +807,8 @@ export class Conference {
   #finish(): void {
     if (this.#state === 'ended') return;
     this.#state = 'ended';
+    if (this.#singleTimer) clearTimeout(this.#singleTimer);
+    this.#singleTimer = undefined;
     this.participants.clear();
     this.log.info('conference ended');
     this.#onEnded(this);

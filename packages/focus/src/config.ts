@@ -2,7 +2,7 @@
  * The `focus` section of the app config. The focus JID is not configurable: it is always
  * `focus@<xmpp.authDomain>/focus`, and the server adds its bare JID to `xmpp.muc.admins`.
  *
- * References: PROTOCOL.md §3.1 (min-participants, auto-owner), jicofo `reference.conf`.
+ * References: PROTOCOL.md §3.1 (min-participants, auto-owner, single-participant timeout), jicofo `reference.conf`.
  */
 import { z } from 'zod';
 
@@ -17,6 +17,12 @@ export const focusConfigSchema = z.object({
   moderatorPolicy: z.enum(MODERATOR_POLICIES).default('first'),
   /** Participants (focus excluded) needed before bridge sessions are offered (Jicofo `min-participants`). */
   minParticipants: z.number().int().min(1).max(1000).default(2),
+  /**
+   * When a single participant with a media session is left in a room, end its session (`session-terminate`, reason
+   * `expired`) and expire its bridge conference after this many ms; the next joiner starts new sessions (Jicofo
+   * `single-participant-timeout`, 20 s). 0 disables.
+   */
+  singleParticipantTimeoutMs: z.number().int().min(0).max(86_400_000).default(20_000),
 });
 
 export type FocusConfig = z.output<typeof focusConfigSchema>;

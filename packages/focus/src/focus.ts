@@ -42,6 +42,8 @@ export interface FocusManagerOptions {
   colibri: ColibriApi | undefined;
   config?: FocusConfigInput;
   log?: Logger;
+  /** Disco#info timings (tests): see `DISCO_TIMEOUT_MS` and `DISCO_INVITE_WAIT_MS` in conference.ts. */
+  timing?: { discoTimeoutMs?: number; discoInviteWaitMs?: number };
 }
 
 interface PendingRequest {
@@ -68,12 +70,14 @@ export class FocusManager {
   #counter = 0;
   #stopped = false;
   readonly #link: FocusLink;
+  readonly #timing: { discoTimeoutMs?: number; discoInviteWaitMs?: number };
 
   constructor(options: FocusManagerOptions) {
     this.xmpp = options.xmpp;
     this.config = focusConfigSchema.parse(options.config ?? {});
     this.log = (options.log ?? pino({ level: 'silent' })).child({ component: 'focus' });
     this.#colibri = options.colibri;
+    this.#timing = options.timing ?? {};
     this.jid = Jid.parse(`${focusBareJid(this.xmpp.domains.authDomain)}/${FOCUS_RESOURCE}`);
     this.#link = {
       jid: this.jid,
@@ -153,6 +157,7 @@ export class FocusManager {
       colibri: this.#colibri,
       config: this.config,
       log: this.log,
+      ...this.#timing,
       onEnded: (c) => {
         if (this.conferences.get(c.room) === c) this.conferences.delete(c.room);
       },

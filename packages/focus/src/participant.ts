@@ -19,8 +19,24 @@ export class Participant {
   affiliation: Affiliation = 'none';
   /** `<stats-id>` of its presence. */
   statsId: string | undefined;
-  /** What its client supports (disco#info is not queried yet: what LJM always advertises, PROTOCOL §3.4.2). */
+  /**
+   * What its client supports: from its disco#info answer once it arrived; until then, and when the query fails,
+   * what LJM always advertises (PROTOCOL §3.4.2).
+   */
   features: ParticipantFeatures = { ...DEFAULT_FEATURES };
+  /** The disco#info query on join: `pending` until answered, then `done` or `failed` (error or timeout). */
+  disco: 'none' | 'pending' | 'done' | 'failed' = 'none';
+  /** Settles when the disco#info query does (never rejects). */
+  discoSettled: Promise<void> = Promise.resolve();
+  /** An invite is waiting for the disco#info answer. */
+  inviting = false;
+  /**
+   * Bridge force-mute per media after a moderator's mute (§3.5): `pending` until its SourceInfo shows the media
+   * muted, `muted` after; lifted when its SourceInfo then shows it unmuted again (the participant unmuted itself).
+   */
+  readonly forceMute: { audio?: 'pending' | 'muted'; video?: 'pending' | 'muted' } = {};
+  /** Mute state per media from its last `<SourceInfo>` (undefined: no source of that media listed). */
+  mediaMuted: { audio?: boolean; video?: boolean } = {};
   /** The current JVB session (undefined before the invite and after it ended). */
   session: JingleSession | undefined;
   /** Whether the bridge has an endpoint for it. */
@@ -32,6 +48,30 @@ export class Participant {
     this.nick = nick;
     this.occupantJid = occupantJid;
     this.joinIndex = joinIndex;
+  }
+
+  /**
+   * Read `<SourceInfo>` (§3.4.1: JSON keyed by source name, `{"muted":bool,"videoType":…}`): a media is muted when
+   * it has sources and all are muted. Camera video only (`-v*` without `videoType` desktop). Ignores bad JSON.
+   */
+  updateSourceInfo(text: string): void {
+    let info: unknown;
+    try {
+      info = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (typeof info !== 'object' || info === null) return;
+    const state: { audio?: boolean; video?: boolean } = {};
+    for (const [name, v] of Object.entries(info as Record<string, unknown>)) {
+      if (typeof v !== 'object' || v === null) continue;
+      const { muted, videoType } = v as { muted?: unknown; videoType?: unknown };
+      const media = /-a\d+$/.test(name) ? 'audio' : /-v\d+$/.test(name) && videoType !== 'desktop' ? 'video' : undefined;
+      if (!media) continue;
+      const m = muted === true;
+      state[media] = (state[media] ?? true) && m;
+    }
+    this.mediaMuted = state;
   }
 
   /** Owner or moderator (may mute others). */

@@ -66,12 +66,51 @@ const selfPresence = (occ: string) => (s: Element) =>
   s.attrs.type === undefined &&
   (s.getChild('x', NS_MUC_USER)?.getChildren('status') ?? []).some((st) => st.attrs.code === '110');
 
-/** The conference IQ, then the MUC join, as LJM does. */
-async function joinConference(c: TestClient, room: string, nick: string): Promise<void> {
+/** What this LJM answers to disco#info (PROTOCOL §3.4.2). */
+const LJM_FEATURES = [
+  'urn:xmpp:jingle:1',
+  'urn:xmpp:jingle:apps:rtp:1',
+  'urn:xmpp:jingle:transports:ice-udp:1',
+  'urn:xmpp:jingle:apps:dtls:0',
+  'urn:xmpp:jingle:transports:dtls-sctp:1',
+  'urn:xmpp:jingle:apps:rtp:audio',
+  'urn:xmpp:jingle:apps:rtp:video',
+  'http://jitsi.org/json-encoded-sources',
+  'urn:ietf:rfc:4588',
+  'http://jitsi.org/remb',
+  'http://jitsi.org/tcc',
+  'http://jitsi.org/source-name',
+  'http://jitsi.org/receive-multiple-video-streams',
+];
+
+const isDiscoGet = (s: Element) =>
+  s.name === 'iq' && s.attrs.type === 'get' && s.getChild('query', 'http://jabber.org/protocol/disco#info') !== undefined;
+
+/** Answer the focus's disco#info (routed through the room) with `features`, or with an error when `'error'`. */
+async function answerDisco(c: TestClient, room: string, features: string[] | 'error' = LJM_FEATURES): Promise<void> {
+  const q = await c.expect(isDiscoGet);
+  expect(q.attrs.from).toBe(`${room}/focus`);
+  const id = q.attrs.id as string;
+  if (features === 'error') {
+    c.send(`<iq type="error" id="${id}" to="${room}/focus"><error type="cancel"><service-unavailable xmlns="${NS_STANZAS}"/></error></iq>`);
+    return;
+  }
+  const vars = features.map((f) => `<feature var="${f}"/>`).join('');
+  c.send(`<iq type="result" id="${id}" to="${room}/focus"><query xmlns="http://jabber.org/protocol/disco#info">${vars}</query></iq>`);
+}
+
+/** The conference IQ, then the MUC join, as LJM does; answers the focus's disco#info unless told `'none'`. */
+async function joinConference(
+  c: TestClient,
+  room: string,
+  nick: string,
+  disco: string[] | 'error' | 'none' = LJM_FEATURES,
+): Promise<void> {
   const res = await conferenceIq(c, room);
   expect(res.attrs.type).toBe('result');
   c.send(`<presence to="${room}/${nick}"><x xmlns="${NS_MUC}"/><stats-id>s-${nick}</stats-id><SourceInfo>{}</SourceInfo></presence>`);
   await c.expect(selfPresence(`${room}/${nick}`));
+  if (disco !== 'none') await answerDisco(c, room, disco);
 }
 
 const isJingle = (action: string) => (s: Element) =>
@@ -370,5 +409,178 @@ describe('moderator policy', () => {
       const r = srv.xmpp.muc.rooms.get(room);
       return r?.getOccupant('aaaa1111')?.affiliation === 'owner' && r.getOccupant('bbbb2222')?.affiliation === 'owner' ? undefined : 'not owners yet';
     });
+  });
+});
+
+async function restartFocus(options: Partial<ConstructorParameters<typeof FocusManager>[0]>): Promise<void> {
+  await focus.stop();
+  focus = new FocusManager({ xmpp: srv.xmpp, colibri: bridge.bridge, ...options });
+  focus.start();
+}
+
+/** A and B in room1 with JVB sessions (offers acked); A is owner (auto-owner). */
+async function twoInRoom(): Promise<{ a: TestClient; b: TestClient; room: string; offerA: Jingle; offerB: Jingle }> {
+  const room = `room1@${srv.muc}`;
+  const a = await connect();
+  const b = await connect();
+  await joinConference(a, room, 'aaaa1111');
+  await a.expect(
+    (s) => s.name === 'presence' && s.attrs.from === `${room}/aaaa1111` && s.getChild('x', NS_MUC_USER)?.getChild('item')?.attrs.affiliation === 'owner',
+  );
+  await joinConference(b, room, 'bbbb2222');
+  const offerA = await receiveJingle(a, room, 'session-initiate');
+  const offerB = await receiveJingle(b, room, 'session-initiate');
+  return { a, b, room, offerA, offerB };
+}
+
+const AUDIO_NS = 'http://jitsi.org/jitmeet/audio';
+const VIDEO_NS = 'http://jitsi.org/jitmeet/video';
+const DESKTOP_NS = 'http://jitsi.org/jitmeet/desktop';
+
+function muteIq(c: TestClient, room: string, ns: string, jid: string | undefined, value = 'true'): Promise<Element> {
+  return c.iq(`<iq type="set" id="${c.nextId()}" to="${room}/focus"><mute xmlns="${ns}"${jid === undefined ? '' : ` jid="${jid}"`}>${value}</mute></iq>`);
+}
+
+const isMuteTo = (ns: string) => (s: Element) => s.name === 'iq' && s.attrs.type === 'set' && s.getChild('mute', ns) !== undefined;
+
+describe('mute IQ (§3.5)', () => {
+  it('a moderator mutes audio: result, the target is told from room/focus, the bridge force-mutes until it unmutes itself', async () => {
+    const { a, b, room } = await twoInRoom();
+    const res = await muteIq(a, room, AUDIO_NS, `${room}/bbbb2222`);
+    expect(res.attrs.type).toBe('result');
+    expect(res.attrs.from).toBe(`${room}/focus`);
+    const told = await b.expect(isMuteTo(AUDIO_NS));
+    expect(told.attrs.from).toBe(`${room}/focus`);
+    expect(told.attrs.to).toBe(b.jid);
+    expect(told.getChild('mute', AUDIO_NS)?.attrs.actor).toBe(`${room}/aaaa1111`);
+    expect(told.getChild('mute', AUDIO_NS)?.text()).toBe('true');
+    const ep = () => bridgeConference()?.endpoints.get('bbbb2222');
+    expect(ep()?.forceMute).toMatchObject({ audio: true, video: false });
+
+    // B mutes (SourceInfo muted), then unmutes itself: the force-mute is lifted only after the unmute.
+    b.send(`<presence to="${room}/bbbb2222"><SourceInfo>{"bbbb2222-a0":{"muted":true},"bbbb2222-v0":{"muted":false,"videoType":"camera"}}</SourceInfo></presence>`);
+    await waitFor(() => (focus.getConference(room)?.participants.get('bbbb2222')?.forceMute.audio === 'muted' ? undefined : 'not seen muted'));
+    expect(ep()?.forceMute.audio).toBe(true);
+    b.send(`<presence to="${room}/bbbb2222"><SourceInfo>{"bbbb2222-a0":{"muted":false},"bbbb2222-v0":{"muted":false,"videoType":"camera"}}</SourceInfo></presence>`);
+    await waitFor(() => (ep()?.forceMute.audio === false ? undefined : 'still force-muted'));
+    // A was never told anything.
+    expect(a.all(isMuteTo(AUDIO_NS))).toEqual([]);
+  });
+
+  it('video mutes force-mute video; desktop mutes only tell the client; a self-unmute lifts the force-mute', async () => {
+    const { a, b, room } = await twoInRoom();
+    expect((await muteIq(a, room, VIDEO_NS, `${room}/bbbb2222`)).attrs.type).toBe('result');
+    await b.expect(isMuteTo(VIDEO_NS));
+    const ep = () => bridgeConference()?.endpoints.get('bbbb2222');
+    expect(ep()?.forceMute).toMatchObject({ audio: false, video: true });
+
+    expect((await muteIq(a, room, DESKTOP_NS, `${room}/bbbb2222`)).attrs.type).toBe('result');
+    const desk = await b.expect(isMuteTo(DESKTOP_NS));
+    expect(desk.getChild('mute', DESKTOP_NS)?.attrs.actor).toBe(`${room}/aaaa1111`);
+    expect(ep()?.forceMute).toMatchObject({ audio: false, video: true });
+
+    // B unmutes its own video by IQ: allowed, force-mute lifted, nobody is sent a mute IQ.
+    const self = await muteIq(b, room, VIDEO_NS, `${room}/bbbb2222`, 'false');
+    expect(self.attrs.type).toBe('result');
+    expect(ep()?.forceMute.video).toBe(false);
+    expect(b.all(isMuteTo(VIDEO_NS))).toHaveLength(1);
+  });
+
+  it('refuses non-moderators, unmuting others, bad and unknown targets with typed errors', async () => {
+    const { a, b, room } = await twoInRoom();
+    const ep = () => bridgeConference()?.endpoints.get('aaaa1111');
+    // B is not a moderator.
+    expect(errorCondition(await muteIq(b, room, AUDIO_NS, `${room}/aaaa1111`))).toBe('not-allowed');
+    expect(ep()?.forceMute.audio).toBe(false);
+    // Nobody unmutes someone else, not even a moderator.
+    expect(errorCondition(await muteIq(a, room, AUDIO_NS, `${room}/bbbb2222`, 'false'))).toBe('not-allowed');
+    // Missing or bad jid, bad value.
+    expect(errorCondition(await muteIq(a, room, AUDIO_NS, undefined))).toBe('bad-request');
+    expect(errorCondition(await muteIq(a, room, AUDIO_NS, 'a@b@c'))).toBe('bad-request');
+    expect(errorCondition(await muteIq(a, room, AUDIO_NS, `other@${srv.muc}/bbbb2222`))).toBe('bad-request');
+    expect(errorCondition(await muteIq(a, room, AUDIO_NS, room))).toBe('bad-request');
+    expect(errorCondition(await muteIq(a, room, AUDIO_NS, `${room}/bbbb2222`, 'maybe'))).toBe('bad-request');
+    // Unknown target.
+    expect(errorCondition(await muteIq(a, room, AUDIO_NS, `${room}/nobody99`))).toBe('item-not-found');
+    expect(b.all(isMuteTo(AUDIO_NS))).toEqual([]);
+    // Self-mute is allowed to anyone.
+    expect((await muteIq(b, room, AUDIO_NS, `${room}/bbbb2222`)).attrs.type).toBe('result');
+    await b.expect(isMuteTo(AUDIO_NS));
+  });
+});
+
+const hasRtx = (offer: Jingle) => offer.contents.some((c) => c.description?.payloadTypes.some((pt) => pt.name === 'rtx'));
+const hasTcc = (offer: Jingle) =>
+  offer.contents.some((c) => c.description?.payloadTypes.some((pt) => pt.rtcpFbs.some((f) => f.type === 'transport-cc')));
+const hasRemb = (offer: Jingle) =>
+  offer.contents.some((c) => c.description?.payloadTypes.some((pt) => pt.rtcpFbs.some((f) => f.type === 'goog-remb')));
+
+describe('participant features (disco#info, §3.4.2)', () => {
+  it('shapes each offer and the bridge endpoint from the disco#info answer', async () => {
+    const room = `room1@${srv.muc}`;
+    const a = await connect();
+    const b = await connect();
+    const plain = LJM_FEATURES.filter((f) => !['urn:ietf:rfc:4588', 'http://jitsi.org/tcc', 'http://jitsi.org/remb'].includes(f));
+    await joinConference(a, room, 'aaaa1111', plain);
+    await joinConference(b, room, 'bbbb2222');
+    const offerA = await receiveJingle(a, room, 'session-initiate');
+    const offerB = await receiveJingle(b, room, 'session-initiate');
+    // The default offer config has TCC off, so REMB is what the REMB feature switches (§4.3.1).
+    expect([hasRtx(offerA), hasTcc(offerA), hasRemb(offerA)]).toEqual([false, false, false]);
+    expect([hasRtx(offerB), hasRemb(offerB)]).toEqual([true, true]);
+    expect(focus.getConference(room)?.participants.get('aaaa1111')?.disco).toBe('done');
+    // The bridge endpoint negotiated what A was offered: no RTX payload type.
+    expect(bridgeConference()?.endpoints.has('aaaa1111')).toBe(true);
+  });
+
+  it('falls back to what LJM always advertises when the query fails, and does not wait for a silent client', async () => {
+    await restartFocus({ timing: { discoInviteWaitMs: 50, discoTimeoutMs: 200 } });
+    const room = `room1@${srv.muc}`;
+    const a = await connect();
+    const b = await connect();
+    await joinConference(a, room, 'aaaa1111', 'error');
+    await joinConference(b, room, 'bbbb2222', 'none'); // never answers
+    const offerA = await receiveJingle(a, room, 'session-initiate');
+    const offerB = await receiveJingle(b, room, 'session-initiate');
+    for (const o of [offerA, offerB]) expect([hasRtx(o), hasRemb(o)]).toEqual([true, true]);
+    const conf = focus.getConference(room);
+    expect(conf?.participants.get('aaaa1111')?.disco).toBe('failed');
+    await waitFor(() => (conf?.participants.get('bbbb2222')?.disco === 'failed' ? undefined : 'disco still pending'));
+  });
+});
+
+describe('single-participant timeout (§3.1)', () => {
+  it('terminates the lone session with expired, expires the bridge conference, and re-invites when someone joins', async () => {
+    await restartFocus({ config: { singleParticipantTimeoutMs: 150 } });
+    const { a, b, room, offerA } = await twoInRoom();
+    expect(focus.getConference(room)?.hasBridgeConference).toBe(true);
+    b.send(`<presence to="${room}/bbbb2222" type="unavailable"/>`);
+    const term = await receiveJingle(a, room, 'session-terminate');
+    expect(term.sid).toBe(offerA.sid);
+    expect(term.reason).toMatchObject({ condition: 'expired', text: 'Idle session timeout' });
+    await waitFor(() => (bridge.bridge.conferences.size === 0 ? undefined : 'bridge conference not expired'));
+    const conf = focus.getConference(room);
+    expect(conf?.hasBridgeConference).toBe(false);
+    expect(conf?.participants.get('aaaa1111')?.session).toBeUndefined();
+    expect(srv.xmpp.muc.rooms.has(room)).toBe(true);
+
+    // Someone joins: both get new sessions on a new bridge conference.
+    const c = await connect();
+    await joinConference(c, room, 'cccc3333');
+    const again = await receiveJingle(a, room, 'session-initiate');
+    expect(again.sid).not.toBe(offerA.sid);
+    await receiveJingle(c, room, 'session-initiate');
+    expect([...(bridgeConference()?.endpoints.keys() ?? [])].sort()).toEqual(['aaaa1111', 'cccc3333']);
+  });
+
+  it('is off when singleParticipantTimeoutMs is 0: the lone session and its bridge conference stay', async () => {
+    await restartFocus({ config: { singleParticipantTimeoutMs: 0 } });
+    const { a, b, room } = await twoInRoom();
+    b.send(`<presence to="${room}/bbbb2222" type="unavailable"/>`);
+    await waitFor(() => (focus.getConference(room)?.participants.size === 1 ? undefined : 'B still there'));
+    // With the timer disabled the lone session stays; the bridge conference with it.
+    expect(focus.getConference(room)?.participants.get('aaaa1111')?.session?.ended).toBe(false);
+    expect(bridge.bridge.conferences.size).toBe(1);
+    expect(a.all(isJingle('session-terminate'))).toEqual([]);
   });
 });
