@@ -29,6 +29,8 @@ const serverConfig = {
   log: { level: 'warn' },
   // The MUC benchmark measures XMPP only: no media bridge (and no UDP port 10000 to collide with).
   bridge: { enabled: false },
+  // Nor the STUN server (UDP 3478).
+  stun: { enabled: false },
 };
 
 function report(msg: OurServerReady): void {

@@ -18,6 +18,7 @@ export * from './channel/messages.js';
 export * from './channel/bridge-channel.js';
 export * from './channel/colibri-ws.js';
 export * from './transport/stun.js';
+export * from './stun-server.js';
 export {
   buildLocalCandidates,
   candidatePriority,

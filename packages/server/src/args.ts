@@ -33,6 +33,7 @@ export const CLI_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   '--log-level': { path: ['log', 'level'], kind: 'string', help: 'fatal|error|warn|info|debug|trace|silent' },
   '--c2s-port': { path: ['xmpp', 'c2s', 'port'], kind: 'port-or-off', help: 'XMPP client TCP port, or "off"' },
   '--udp-port': { path: ['bridge', 'transport', 'port'], kind: 'number', help: 'media (bridge) UDP port (0 = any free port)' },
+  '--stun-port': { path: ['stun', 'port'], kind: 'number', help: 'STUN server UDP port (0 = any free port)' },
 };
 
 /** Environment variables that set a config key. `JITSI_ONE_CONFIG` names a config file. */
@@ -45,6 +46,7 @@ export const ENV_VARS: Readonly<Record<string, OptionSpec>> = {
   DOMAIN: { path: ['xmpp', 'domain'], kind: 'string', help: 'xmpp.domain' },
   C2S_PORT: { path: ['xmpp', 'c2s', 'port'], kind: 'port-or-off', help: 'xmpp.c2s.port' },
   UDP_PORT: { path: ['bridge', 'transport', 'port'], kind: 'number', help: 'bridge.transport.port' },
+  STUN_PORT: { path: ['stun', 'port'], kind: 'number', help: 'stun.port' },
   LOG_LEVEL: { path: ['log', 'level'], kind: 'string', help: 'log.level' },
 };
 

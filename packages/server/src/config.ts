@@ -46,6 +46,26 @@ export const httpConfigSchema = z.strictObject({
   tls: tlsConfigSchema.prefault({}),
 });
 
+/**
+ * The embedded STUN server (RFC 5389 Binding only, see `@jitsi-one/bridge` `createStunServer`). When enabled and
+ * `xmpp.externalServices` is empty it is announced with XEP-0215, so P2P calls use it instead of a third-party one.
+ */
+export const stunConfigSchema = z.strictObject({
+  /** Run the STUN server. */
+  enabled: z.boolean().default(true),
+  /** UDP port (3478 is the IANA port for STUN). 0 = any free port. */
+  port: z.number().int().min(0).max(65535).default(3478),
+  /** Address to bind. `0.0.0.0` = all IPv4 interfaces, `::` = all interfaces (IPv6 socket). */
+  host: z.string().min(1).default('0.0.0.0'),
+  /**
+   * Host name or IP address announced to clients. Unset: `bridge.transport.publicAddress`, else `stun.host` or
+   * `http.host` when they name one address, else `localhost` (only right when clients run on this machine).
+   */
+  advertisedHost: z.string().min(1).optional(),
+  /** Requests answered per second per client IP address (the burst is the same); the rest are dropped. */
+  maxRequestsPerSecondPerAddress: z.number().int().min(1).max(10000).default(20),
+});
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const logConfigSchema = z.strictObject({
@@ -114,6 +134,8 @@ export const appConfigSchema = z.strictObject({
    * added to `xmpp.muc.admins` automatically.
    */
   focus: deepStrict(focusConfigSchema).prefault({}),
+  /** The embedded STUN server for P2P (see `stunConfigSchema`). */
+  stun: stunConfigSchema.prefault({}),
 });
 
 export type AppConfig = z.output<typeof appConfigSchema>;
@@ -121,6 +143,7 @@ export type AppConfig = z.output<typeof appConfigSchema>;
 export type AppConfigInput = z.input<typeof appConfigSchema>;
 export type HttpConfig = AppConfig['http'];
 export type LogConfig = AppConfig['log'];
+export type StunConfig = AppConfig['stun'];
 
 /** The config with every default filled in (what `config.example.json` contains). */
 export function defaultConfig(): AppConfig {

@@ -2,7 +2,7 @@
  * @jitsi-one/server: the composition root. `startServer()` runs the whole stack in this process; `main.ts` is the
  * CLI around it.
  */
-export { startServer } from './server.js';
+export { startServer, stunAdvertisedHost } from './server.js';
 export type { StartServerOptions, RunningServer } from './server.js';
 export {
   loadConfig,
@@ -13,9 +13,10 @@ export {
   httpConfigSchema,
   tlsConfigSchema,
   logConfigSchema,
+  stunConfigSchema,
   LOG_LEVELS,
 } from './config.js';
-export type { AppConfig, AppConfigInput, HttpConfig, LogConfig, LoadConfigOptions } from './config.js';
+export type { AppConfig, AppConfigInput, HttpConfig, LogConfig, StunConfig, LoadConfigOptions } from './config.js';
 export { ConfigError, formatConfigIssue } from './errors.js';
 export type { ConfigIssue } from './errors.js';
 export { createLogger } from './logger.js';

@@ -2,7 +2,8 @@
  * The composition root: config → logger → TLS material → XMPP server → koa app on one http(s) server, plus the
  * XMPP WebSocket upgrade handler → the media bridge (its UDP port, and its colibri-ws handler on the same http(s)
  * port) → the focus (conference IQ on `focus.<domain>`, Jingle, in-process Colibri2 to the bridge). Started in
- * dependency order, stopped in reverse.
+ * dependency order, stopped in reverse. The embedded STUN server starts before the XMPP server, which announces it
+ * (XEP-0215) when `xmpp.externalServices` is empty.
  */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -10,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { DestinationStream, Logger } from 'pino';
 import { createXmppServer, resolveDomains, type XmppServer } from '@jitsi-one/xmpp';
 import { attachXmppWebSocket, createWebApp, XMPP_WEBSOCKET_PATH } from '@jitsi-one/web';
-import { COLIBRI_WS_PATH, createBridgeService, type BridgeService } from '@jitsi-one/bridge';
+import { COLIBRI_WS_PATH, createBridgeService, createStunServer, type BridgeService, type StunServer } from '@jitsi-one/bridge';
 import { FocusManager, focusBareJid } from '@jitsi-one/focus';
 import { type AppConfig, type AppConfigInput, loadConfig } from './config.js';
 import { ConfigError } from './errors.js';
@@ -46,6 +47,8 @@ export interface RunningServer {
    * in process; `bridge.mux.port` is the UDP port actually bound.
    */
   readonly bridge: BridgeService | undefined;
+  /** The embedded STUN server (undefined when `stun.enabled` is false); `stun.port` is the UDP port bound. */
+  readonly stun: StunServer | undefined;
   /** The conference focus (undefined when `focus.enabled` is false). */
   readonly focus: FocusManager | undefined;
   /** The validated config in use. */
@@ -95,6 +98,38 @@ function bridgeStartError(err: unknown, transport: { port: number; bindAddress: 
   return known ? new ConfigError([{ path: known[0], message: known[1] }], { cause: err }) : err;
 }
 
+/** A UDP bind failure of the STUN server as a ConfigError naming the key. */
+function stunStartError(err: unknown, stun: { port: number; host: string }): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  const { port, host } = stun;
+  const messages: Record<string, [string, string]> = {
+    EADDRINUSE: ['stun.port', `UDP port ${port} on ${host} is already in use`],
+    EACCES: ['stun.port', `not allowed to bind UDP port ${port} (ports below 1024 need privileges)`],
+    EADDRNOTAVAIL: ['stun.host', `${host} is not an address of this machine`],
+    EINVAL: ['stun.host', `${host} is not a usable address`],
+    ENOTFOUND: ['stun.host', `${host} is not an address of this machine`],
+  };
+  const known = code !== undefined ? messages[code] : undefined;
+  return known ? new ConfigError([{ path: known[0], message: known[1] }], { cause: err }) : err;
+}
+
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '';
+}
+
+/**
+ * The host name clients are told to use for our STUN server: `stun.advertisedHost`, else the bridge's public
+ * address, else `stun.host` or `http.host` when they name one address, else `localhost`.
+ */
+export function stunAdvertisedHost(config: AppConfig): string {
+  const { stun, http } = config;
+  if (stun.advertisedHost !== undefined) return stun.advertisedHost;
+  if (config.bridge.transport.publicAddress !== undefined) return config.bridge.transport.publicAddress;
+  if (!isWildcard(stun.host)) return stun.host;
+  if (!isWildcard(http.host)) return http.host;
+  return 'localhost';
+}
+
 /**
  * Loads the config, then starts everything. Rejects with ConfigError for configuration problems (including an
  * unusable port or certificate), leaving nothing running.
@@ -117,16 +152,41 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   // The focus must be owner of every room and may always create rooms (PROTOCOL.md §3.1): a MUC service admin.
   const focusJid = focusBareJid(d.authDomain);
   const admins = config.xmpp.muc.admins;
-  const xmppConfig =
+  let xmppConfig =
     config.focus.enabled && !admins.includes(focusJid)
       ? { ...config.xmpp, muc: { ...config.xmpp.muc, admins: [...admins, focusJid] } }
       : config.xmpp;
+
+  // STUN first: its bound port (config may ask for 0) goes into the XEP-0215 answer.
+  let stun: StunServer | undefined;
+  if (config.stun.enabled) {
+    try {
+      stun = await createStunServer({
+        port: config.stun.port,
+        host: config.stun.host,
+        maxRequestsPerSecondPerAddress: config.stun.maxRequestsPerSecondPerAddress,
+        log,
+      });
+    } catch (err) {
+      throw stunStartError(err, config.stun);
+    }
+    // Operators who list their own STUN/TURN servers get exactly those.
+    if (config.xmpp.externalServices.length === 0) {
+      xmppConfig = { ...xmppConfig, externalServices: [{ type: 'stun', host: stunAdvertisedHost(config), port: stun.port }] };
+    }
+  }
+
   const xmpp = createXmppServer({
     config: xmppConfig,
     log: log.child({ component: 'xmpp' }),
     ...(tls ? { tls: { key: tls.key, cert: tls.cert } } : {}),
   });
-  await xmpp.start();
+  try {
+    await xmpp.start();
+  } catch (err) {
+    await stun?.close();
+    throw err;
+  }
 
   const app = createWebApp({ config, xmpp, log: log.child({ component: 'web' }) });
   const handler = app.callback();
@@ -151,6 +211,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   } catch (err) {
     await wsMount.close();
     await xmpp.stop();
+    await stun?.close();
     throw err;
   }
   server.on('error', (err) => log.error({ err }, 'http server error'));
@@ -172,6 +233,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await xmpp.stop();
+      await stun?.close();
       throw bridgeStartError(err, config.bridge.transport);
     }
   }
@@ -204,6 +266,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       await wsMount.close();
       server.closeAllConnections();
       await closed;
+      try {
+        await stun?.close();
+      } catch (err) {
+        log.error({ err }, 'stun server stop failed');
+      }
       log.info('stopped');
     })();
     return stopping;
@@ -219,6 +286,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     httpPort,
     xmpp,
     bridge,
+    stun,
     focus,
     config,
     log,

@@ -10,6 +10,7 @@ const base: AppConfigInput = {
   xmpp: { c2s: { port: null } },
   log: { level: 'silent' },
   bridge: { transport: { port: 0, bindAddress: '127.0.0.1', hostAddresses: ['127.0.0.1'] } },
+  stun: { port: 0, host: '127.0.0.1' },
 };
 
 let server: RunningServer | undefined;

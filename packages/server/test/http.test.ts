@@ -19,6 +19,8 @@ const insecure: AppConfigInput = {
   xmpp: { c2s: { port: null } },
   log: { level: 'silent' },
   bridge: testBridge,
+  // Port 3478 may be taken (tests run in parallel): any free port, loopback only.
+  stun: { port: 0, host: '127.0.0.1' },
 };
 
 function openWs(url: string, protocols: string | string[] = 'xmpp', ca?: string | Buffer) {
@@ -358,7 +360,7 @@ describe('startServer() with HTTPS and a generated self-signed certificate', () 
 
   beforeAll(async () => {
     server = await startServer({
-      config: { http: { port: 0, host: '127.0.0.1' }, xmpp: { c2s: { port: null } }, log: { level: 'info' }, bridge: testBridge },
+      config: { http: { port: 0, host: '127.0.0.1' }, xmpp: { c2s: { port: null } }, log: { level: 'info' }, bridge: testBridge, stun: insecure.stun },
       logDestination: silent,
     });
   });

@@ -49,7 +49,7 @@ describe('main (npm start)', () => {
   });
 
   it('prints the URL to open, serves, and stops cleanly on SIGTERM', async () => {
-    const { child, out, exited } = run(['--insecure-http', '--host', '127.0.0.1', '--port', '0', '--c2s-port', 'off', '--udp-port', '0']);
+    const { child, out, exited } = run(['--insecure-http', '--host', '127.0.0.1', '--port', '0', '--c2s-port', 'off', '--udp-port', '0', '--stun-port', '0']);
     await waitFor(() => !out.stdout.includes('jitsi-one: open ') && `stdout: ${out.stdout} stderr: ${out.stderr}`, 20_000);
     const url = /jitsi-one: open (\S+)/.exec(out.stdout)?.[1] as string;
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
