@@ -33,7 +33,7 @@ describe('loadConfig() defaults', () => {
     expect(c).toEqual(defaultConfig());
     expect(c.http).toEqual({ port: 8443, host: '0.0.0.0', insecureHttp: false, tls: {} });
     expect(c.log).toEqual({ level: 'info', redact: true });
-    expect(c.web).toEqual({});
+    expect(c.web).toEqual({ p2p: { enabled: true } });
     expect(c.xmpp.domain).toBe('meet.jitsi');
     expect(c.xmpp.c2s.port).toBe(5222);
     expect(c.xmpp.limits.maxStanzaSize).toBe(262_144);

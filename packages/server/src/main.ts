@@ -7,6 +7,9 @@ import { ConfigError } from './errors.js';
 import { startServer } from './server.js';
 import { loadTlsMaterial } from './tls.js';
 
+/** A shutdown that takes longer than this is cut short (exit 1). */
+const SHUTDOWN_TIMEOUT_MS = 5000;
+
 function fail(err: unknown): never {
   if (err instanceof ConfigError) {
     process.stderr.write(`${err.message}\n`);
@@ -45,11 +48,17 @@ async function main(): Promise<void> {
     process.exit(1);
   });
 
+  // Graceful shutdown: stop accepting, the focus ends every conference with session-terminate, XMPP sessions get
+  // `system-shutdown`, sockets close, exit 0. A second signal, or a shutdown that hangs, exits at once with 1.
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (signalled) process.exit(1); // second Ctrl-C: do not wait
     signalled = true;
     server.log.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      server.log.error({ timeoutMs: SHUTDOWN_TIMEOUT_MS }, 'shutdown timed out');
+      process.exit(1);
+    }, SHUTDOWN_TIMEOUT_MS).unref();
     server.stop().then(
       () => process.exit(0),
       (err: unknown) => {

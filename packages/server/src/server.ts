@@ -131,6 +131,19 @@ export function stunAdvertisedHost(config: AppConfig): string {
 }
 
 /**
+ * The STUN servers `/config.js` lists for P2P: the STUN entries of the XEP-0215 list actually announced, i.e. our
+ * embedded server (when enabled and `xmpp.externalServices` is empty) or the operator's `stun`/`stuns` services.
+ */
+export function clientStunServers(services: readonly { type: string; host: string; port?: number | undefined }[]): { urls: string }[] {
+  return services
+    .filter((s) => s.type === 'stun' || s.type === 'stuns')
+    .map((s) => {
+      const host = s.host.includes(':') && !s.host.startsWith('[') ? `[${s.host}]` : s.host;
+      return { urls: `${s.type}:${host}${s.port !== undefined ? `:${s.port}` : ''}` };
+    });
+}
+
+/**
  * Loads the config, then starts everything. Rejects with ConfigError for configuration problems (including an
  * unusable port or certificate), leaving nothing running.
  */
@@ -188,7 +201,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     throw err;
   }
 
-  const app = createWebApp({ config, xmpp, log: log.child({ component: 'web' }) });
+  const app = createWebApp({
+    config,
+    xmpp,
+    log: log.child({ component: 'web' }),
+    stunServers: clientStunServers(xmppConfig.externalServices),
+    websocketResume: config.xmpp.streamManagement,
+  });
   const handler = app.callback();
   const server: HttpServer = http.insecureHttp
     ? createHttpServer(handler)

@@ -95,7 +95,9 @@ describe('startServer() with insecureHttp (plain HTTP behind a proxy)', () => {
       hosts: { domain: 'meet.jitsi', muc: 'conference.meet.jitsi', focus: 'focus.meet.jitsi' },
       websocket: `ws://127.0.0.1:${server.httpPort}/xmpp-websocket`,
       bosh: '/http-bind',
-      p2p: { stunServers: [] },
+      // Our embedded STUN server, never a third party's.
+      p2p: { enabled: true, stunServers: [{ urls: `stun:127.0.0.1:${server.stun?.port}` }] },
+      bridgeChannel: { preferSctp: false },
     });
     // Only our own host appears in any URL.
     const urls = js.match(/[a-z]+:\/\/[^'"\s]+/g) ?? [];

@@ -5,6 +5,7 @@ import { parseStunMessage, StunMessageBuilder, StunType } from '@jitsi-one/bridg
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestClient } from '../../xmpp/test/client.js';
 import { type AppConfigInput, ConfigError, type RunningServer, startServer, stunAdvertisedHost, loadConfig } from '../src/index.js';
+import { clientStunServers } from '../src/server.js';
 
 const base: AppConfigInput = {
   http: { port: 0, host: '127.0.0.1', insecureHttp: true },
@@ -108,5 +109,43 @@ describe('embedded STUN server', () => {
     expect(loadConfig({ argv: ['--stun-port', '0'] }).stun.port).toBe(0);
     expect(loadConfig({ env: { STUN_PORT: '3479' } }).stun.port).toBe(3479);
     expect(loadConfig().stun).toEqual({ enabled: true, port: 3478, host: '0.0.0.0', maxRequestsPerSecondPerAddress: 20 });
+  });
+
+  describe('/config.js p2p.stunServers', () => {
+    async function clientConfig(s: RunningServer): Promise<Record<string, unknown>> {
+      const js = await (await fetch(new URL('/config.js', s.url))).text();
+      return new Function(`${js}; return config;`)() as Record<string, unknown>;
+    }
+
+    it('names the embedded STUN server, P2P on by default', async () => {
+      server = await startServer({ config: base });
+      expect(await clientConfig(server)).toMatchObject({
+        p2p: { enabled: true, stunServers: [{ urls: `stun:127.0.0.1:${server.stun?.port}` }] },
+      });
+    });
+
+    it("names the operator's STUN servers (not TURN) when externalServices is set; web.p2p.enabled turns P2P off", async () => {
+      const services = [
+        { type: 'stun' as const, host: 'stun.example.org', port: 3479 },
+        { type: 'turn' as const, host: 'turn.example.org', port: 3478 },
+        { type: 'stuns' as const, host: 'stuns.example.org' },
+      ];
+      server = await startServer({
+        config: { ...base, web: { p2p: { enabled: false } }, xmpp: { ...base.xmpp, externalServices: services, streamManagement: true } },
+      });
+      expect(await clientConfig(server)).toMatchObject({
+        p2p: { enabled: false, stunServers: [{ urls: 'stun:stun.example.org:3479' }, { urls: 'stuns:stuns.example.org' }] },
+        enableWebsocketResume: true,
+      });
+    });
+
+    it('is empty when STUN is disabled and nothing is configured: never a third-party default', async () => {
+      server = await startServer({ config: { ...base, stun: { enabled: false } } });
+      expect(await clientConfig(server)).toMatchObject({ p2p: { enabled: true, stunServers: [] } });
+    });
+
+    it('brackets IPv6 addresses', () => {
+      expect(clientStunServers([{ type: 'stun', host: '2001:db8::1', port: 3478 }])).toEqual([{ urls: 'stun:[2001:db8::1]:3478' }]);
+    });
   });
 });

@@ -13,7 +13,7 @@ import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { ConnectionInfo, XmppServer } from '@jitsi-one/xmpp';
 import type { WebConfig } from './config.js';
-import { buildClientConfig, isValidHost, renderConfigJs, type RequestOrigin } from './routes/config-js.js';
+import { buildClientConfig, isValidHost, renderConfigJs, type IceServer, type RequestOrigin } from './routes/config-js.js';
 import { health } from './routes/health.js';
 import {
   DEFAULT_IMPRINT,
@@ -42,6 +42,10 @@ export interface WebAppOptions {
   config: WebAppConfig;
   xmpp: XmppHttpEndpoints;
   log: Logger;
+  /** STUN servers for `/config.js` `p2p.stunServers` (the embedded one or the operator's). Default none. */
+  stunServers?: readonly IceServer[];
+  /** Whether the XMPP server resumes WebSocket sessions (XEP-0198), for `enableWebsocketResume`. Default false. */
+  websocketResume?: boolean;
 }
 
 /** Sent with every response we generate (BOSH responses are written by the XMPP server). */
@@ -64,13 +68,14 @@ export function isSecureConnection(socket: unknown, insecureHttp: boolean): bool
   return insecureHttp || (socket as Partial<TLSSocket>).encrypted === true;
 }
 
-export function createWebApp({ config, xmpp, log }: WebAppOptions): Koa {
+export function createWebApp({ config, xmpp, log, stunServers = [], websocketResume = false }: WebAppOptions): Koa {
   const behindProxy = config.http.insecureHttp;
   const privacyNotice = config.web.privacyNotice ?? DEFAULT_PRIVACY_NOTICE;
   const imprint = config.web.imprint ?? DEFAULT_IMPRINT;
   const homePage = renderHomePage(xmpp.domains.domain);
   const privacyPage = renderTextPage('Privacy notice', privacyNotice);
   const imprintPage = renderTextPage('Imprint', imprint);
+  const clientOptions = { p2pEnabled: config.web.p2p.enabled, stunServers, websocketResume };
 
   const app = new Koa();
   // Koa's default error handler prints stacks (and would print request details) to stderr; route errors to our
@@ -147,7 +152,7 @@ export function createWebApp({ config, xmpp, log }: WebAppOptions): Koa {
           return;
         }
         ctx.set('Cache-Control', 'no-store');
-        send(ctx, 'application/javascript; charset=utf-8', renderConfigJs(buildClientConfig(xmpp.domains, o)));
+        send(ctx, 'application/javascript; charset=utf-8', renderConfigJs(buildClientConfig(xmpp.domains, o, clientOptions)));
         break;
       }
       case 'websocket-keepalive':

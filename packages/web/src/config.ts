@@ -4,6 +4,14 @@
  */
 import { z } from 'zod';
 
+export const webP2pConfigSchema = z.strictObject({
+  /**
+   * Let two participants connect directly (peer to peer) instead of through the bridge (`p2p.enabled` in
+   * `/config.js`). STUN for it is the embedded server or the operator's `xmpp.externalServices`.
+   */
+  enabled: z.boolean().default(true),
+});
+
 export const webConfigSchema = z.strictObject({
   /**
    * Privacy notice shown at `/privacy`, as plain text (blank lines separate paragraphs, lines starting with `- `
@@ -12,6 +20,8 @@ export const webConfigSchema = z.strictObject({
   privacyNotice: z.string().min(1).optional(),
   /** Imprint / legal notice shown at `/imprint`, as plain text (same format). Default: a "not provided" note. */
   imprint: z.string().min(1).optional(),
+  /** Peer-to-peer calls for two participants. */
+  p2p: webP2pConfigSchema.prefault({}),
 });
 
 export type WebConfigInput = z.input<typeof webConfigSchema>;

@@ -28,4 +28,26 @@ describe('web helpers', () => {
     expect(new Function(`${js}; return config;`)()).toEqual(cfg);
     expect(cfg).toMatchObject({ websocket: 'wss://h:1/xmpp-websocket', hosts: { domain: 'd', muc: 'conference.d', focus: 'focus.d' } });
   });
+
+  it('buildClientConfig() carries P2P, STUN, bridge-channel, flags and resume settings, safe by default', () => {
+    const domains = { domain: 'd', authDomain: 'auth.d', mucDomain: 'conference.d', focusDomain: 'focus.d' };
+    expect(buildClientConfig(domains, { secure: false, host: 'h' })).toMatchObject({
+      hosts: { focus: 'focus.d' },
+      websocket: 'ws://h/xmpp-websocket',
+      bosh: '/http-bind',
+      p2p: { enabled: true, stunServers: [] },
+      bridgeChannel: { preferSctp: false },
+      flags: { ssrcRewritingEnabled: false },
+      enableWebsocketResume: false,
+    });
+    const cfg = buildClientConfig(
+      domains,
+      { secure: true, host: 'h' },
+      { p2pEnabled: false, stunServers: [{ urls: 'stun:h:3478' }], websocketResume: true },
+    );
+    expect(cfg).toMatchObject({
+      p2p: { enabled: false, stunServers: [{ urls: 'stun:h:3478' }] },
+      enableWebsocketResume: true,
+    });
+  });
 });

@@ -21,11 +21,38 @@ export function isValidHost(host: string): boolean {
   return HOST_RE.test(host);
 }
 
+/** A STUN/TURN server as WebRTC's `RTCIceServer` takes it. */
+export interface IceServer {
+  urls: string;
+}
+
+/** What `/config.js` says beyond hosts and URLs; all fixed at start-up. */
+export interface ClientConfigOptions {
+  /** `p2p.enabled`: two participants connect directly (config `web.p2p.enabled`). Default true. */
+  p2pEnabled?: boolean;
+  /**
+   * `p2p.stunServers`: our embedded STUN server, or the operator's STUN servers from `xmpp.externalServices`.
+   * Default none; never a third-party default.
+   */
+  stunServers?: readonly IceServer[];
+  /** `enableWebsocketResume`: the XMPP server implements XEP-0198 resumption (`xmpp.streamManagement`). */
+  websocketResume?: boolean;
+  /**
+   * `flags.ssrcRewritingEnabled`: only when the focus and bridge offer SSRC rewriting. They do not (yet), so the
+   * default false is the safe answer.
+   */
+  ssrcRewriting?: boolean;
+}
+
 /**
- * The client config. Nothing here points at a third party: no STUN servers (XEP-0215 may add ours later),
- * analytics off, gravatar off.
+ * The client config. Nothing here points at a third party: STUN servers are ours or the operator's, analytics off,
+ * gravatar off. The bridge channel is the colibri WebSocket: we offer no SCTP data channel.
  */
-export function buildClientConfig(domains: XmppDomains, origin: RequestOrigin): Record<string, unknown> {
+export function buildClientConfig(
+  domains: XmppDomains,
+  origin: RequestOrigin,
+  options: ClientConfigOptions = {},
+): Record<string, unknown> {
   return {
     hosts: {
       domain: domains.domain,
@@ -34,10 +61,13 @@ export function buildClientConfig(domains: XmppDomains, origin: RequestOrigin): 
     },
     websocket: `${origin.secure ? 'wss' : 'ws'}://${origin.host}/xmpp-websocket`,
     bosh: '/http-bind',
+    enableWebsocketResume: options.websocketResume ?? false,
     p2p: {
-      enabled: true,
-      stunServers: [],
+      enabled: options.p2pEnabled ?? true,
+      stunServers: (options.stunServers ?? []).map((s) => ({ urls: s.urls })),
     },
+    bridgeChannel: { preferSctp: false },
+    flags: { ssrcRewritingEnabled: options.ssrcRewriting ?? false },
     analytics: { disabled: true },
     gravatar: { disabled: true },
     disableThirdPartyRequests: true,
