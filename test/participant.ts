@@ -57,6 +57,8 @@ export interface ParticipantOptions {
   nick: string;
   /** This participant's SSRCs: audio, video and video RTX. */
   ssrcs: { audio: number; video: number; rtx: number };
+  /** When true, a session-initiate is recorded but not answered until {@link Participant.answerOffer} (default false). */
+  holdOffer?: boolean;
 }
 
 /** The sources of one remote endpoint as announced by the focus (offer / source-add, minus source-remove). */
@@ -298,8 +300,7 @@ export class Participant {
       case 'session-initiate':
         this.offer = j;
         this.#addSources(srcs);
-        this.#accepted = this.#answer(j);
-        this.#accepted.catch((err: Error) => this.problems.push(`session-initiate handling failed: ${err.message}`));
+        if (this.opts.holdOffer !== true) this.answerOffer();
         break;
       case 'source-add':
         this.#addSources(srcs);
@@ -317,6 +318,37 @@ export class Participant {
       default:
         break;
     }
+  }
+
+  /** Answers the received offer with the normal session-accept (automatic unless `holdOffer`). */
+  answerOffer(): Promise<void> {
+    if (this.#accepted !== undefined) return this.#accepted;
+    const offer = this.offer;
+    if (offer === undefined) return Promise.reject(new Error(`${this.opts.nick}: no session-initiate yet`));
+    this.#accepted = this.#answer(offer);
+    this.#accepted.catch((err: Error) => this.problems.push(`session-initiate handling failed: ${err.message}`));
+    return this.#accepted;
+  }
+
+  /** Sends an IQ (string XML with an `id`) and resolves with its result or error. */
+  iq(stanza: string): Promise<Element> {
+    return this.client.iq(stanza);
+  }
+
+  /**
+   * Vanishes without leaving: stops media and the peer connection, and stops reading its XMPP WebSocket (so neither
+   * WebSocket pings nor XEP-0199 pings are answered) with no unavailable presence and no close. With
+   * `terminate: true` the TCP connection is also destroyed at once. {@link leave} cleans up afterwards.
+   */
+  async cut(opts: { terminate?: boolean } = {}): Promise<void> {
+    if (this.#left) return;
+    this.#left = true;
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+    this.channel?.terminate();
+    this.client.ws.pause();
+    if (opts.terminate === true) this.client.ws.terminate();
+    await this.pc?.close().catch(() => undefined);
   }
 
   #addSources(srcs: Array<{ media: 'audio' | 'video'; source: Source }>): void {
@@ -470,7 +502,10 @@ export class Participant {
 
   /** Leaves the room (unavailable presence), stops media, closes the peer connection, channel and socket. */
   async leave(): Promise<void> {
-    if (this.#left) return;
+    if (this.#left) {
+      if (this.client.ws.readyState !== WebSocket.CLOSED) this.client.ws.terminate();
+      return;
+    }
     this.#left = true;
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
