@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../packages/server/src/index.js';
-import { Participant } from './participant.js';
+import { Participant, waitFor } from './participant.js';
 
 const ROOM_NAME = 'issue5';
 const NICKS = ['aaaa1111', 'bbbb2222', 'cccc3333'] as const;
@@ -20,16 +20,6 @@ const SSRCS: Record<Nick, { audio: number; video: number; rtx: number }> = {
 let server: RunningServer;
 let room: string;
 const people = new Map<Nick, Participant>();
-
-async function waitFor(check: () => string | undefined, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let reason = check();
-  while (reason !== undefined) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${reason}`);
-    await new Promise((r) => setTimeout(r, 20));
-    reason = check();
-  }
-}
 
 function p(nick: Nick): Participant {
   const x = people.get(nick);

@@ -88,6 +88,17 @@ function rtpPacket(o: { pt: number; seq: number; ts: number; ssrc: number; marke
 }
 
 /** True for the first packet of a VP8 key frame (RFC 7741 §4.2–4.3: S=1, PID 0, payload header P=0). */
+/** Poll `check` until it returns undefined (condition met); fail with its last reason after `timeoutMs`. */
+export async function waitFor(check: () => string | undefined, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let reason = check();
+  while (reason !== undefined) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${reason}`);
+    await new Promise((r) => setTimeout(r, 20));
+    reason = check();
+  }
+}
+
 export function isVp8KeyFrame(payload: Buffer): boolean {
   const b0 = payload[0];
   if (b0 === undefined || (b0 & 0x10) === 0 || (b0 & 0x07) !== 0) return false;

@@ -9,7 +9,7 @@ import { type RunningServer, startServer } from '../packages/server/src/index.js
 import { TestClient } from '../packages/xmpp/test/client.js';
 import { emptyDescription, serializeJingle } from '../packages/focus/src/jingle/xml.js';
 import type { Jingle } from '../packages/focus/src/jingle/types.js';
-import { Participant } from './participant.js';
+import { Participant, waitFor } from './participant.js';
 
 const NS_JINGLE = 'urn:xmpp:jingle:1';
 const NS_FOCUS = 'http://jitsi.org/protocol/focus';
@@ -33,16 +33,6 @@ let server: RunningServer;
 let room: string;
 const people = new Map<string, Participant>();
 const outsiders: TestClient[] = [];
-
-async function waitFor(check: () => string | undefined, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let reason = check();
-  while (reason !== undefined) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${reason}`);
-    await new Promise((r) => setTimeout(r, 20));
-    reason = check();
-  }
-}
 
 function p(nick: string): Participant {
   const x = people.get(nick);
