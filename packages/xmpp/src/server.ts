@@ -21,7 +21,7 @@ import { type Origin, Session, type Transport } from './session.js';
 import { StanzaError, StreamError, errorReply } from './stanza/errors.js';
 import { Jid } from './stanza/jid.js';
 import { NS_CLIENT, NS_SM } from './stanza/ns.js';
-import { type Element, child, elements, serialize, xml } from './stanza/xml.js';
+import { type Element, elements, serialize, xml } from './stanza/xml.js';
 import { BoshManager } from './transport/bosh.js';
 import { LocalTransport } from './transport/local.js';
 import { acceptWebSocket } from './transport/websocket.js';
@@ -538,4 +538,3 @@ export function createXmppServer(opts: XmppServerOptions): XmppServer {
   return new XmppServer(opts);
 }
 
-export { child };

@@ -164,9 +164,7 @@ export class Session implements Origin {
 
   #receive(el: Element): void {
     const name = el.name;
-    if (el.attrs.xmlns === NS_SM || (name === 'r' || name === 'a' || name === 'enable' || name === 'resume')) {
-      if (el.attrs.xmlns === NS_SM) return this.#streamManagement(el);
-    }
+    if (el.attrs.xmlns === NS_SM) return this.#streamManagement(el);
     switch (this.state) {
       case 'connected':
         if (name === 'starttls' && el.attrs.xmlns === NS_TLS) return this.#startTls();
