@@ -319,8 +319,7 @@ export class XmppServer {
     fresh.state = 'closed';
     this.allSessions.delete(fresh);
     this.allSessions.add(old);
-    const swap = fresh.transport as Transport & { session?: Session };
-    swap.session = old;
+    fresh.transport.session = old;
     old.activity();
     old.transport.send(serialize(xml('resumed', { xmlns: NS_SM, previd: id, h: String(old.sm.handledInbound) })));
     for (const data of old.sm.unacked) old.transport.send(data);

@@ -24,6 +24,8 @@ import { StreamManagement } from './stream/sm.js';
 /** What a session needs from the transport below it. */
 export interface Transport {
   readonly kind: 'websocket' | 'bosh' | 'tcp' | 'local';
+  /** The session on this stream, for transports that XEP-0198 resumption can hand to an older session. */
+  session?: Session | undefined;
   /** True once the bytes are protected by TLS (https/wss, STARTTLS) or never leave the process. */
   readonly secure: boolean;
   /** Client address, kept in memory for per-address limits; never logged at the default level. */

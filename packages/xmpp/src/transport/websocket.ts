@@ -26,6 +26,8 @@ class WebSocketTransport implements Transport {
   readonly kind = 'websocket' as const;
   readonly secure: boolean;
   readonly remoteAddress: string | undefined;
+  /** Set by XEP-0198 resumption when an older session takes over this connection. */
+  session: Session | undefined;
   /** Inbound byte-rate limit of this connection (read by stats and tests). */
   readonly limiter: ByteRateLimiter;
   /** True while reading is paused because the client sent faster than the limit. */
@@ -144,7 +146,7 @@ export function acceptWebSocket(server: XmppServer, ws: WebSocket, req: Incoming
   const session = new Session(server, transport);
   session.previd = new URL(req.url ?? '/', 'http://x').searchParams.get('previd') ?? undefined;
   server.registerSession(session);
-  const current = () => (transport as unknown as { session?: Session }).session ?? session;
+  const current = (): Session => transport.session ?? session;
   const parser = new XmlStreamParser(
     'framed',
     {
