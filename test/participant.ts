@@ -202,6 +202,10 @@ export class Participant {
   readonly received = new Map<number, number>();
   /** What was received per SSRC: payload types, packets with the audio-level extension, VP8 key frames. */
   readonly details = new Map<number, { pts: Set<number>; withAudioLevel: number; vp8KeyFrames: number }>();
+  /** When (performance.now()) the first packet of a VP8 key frame arrived, by SSRC. */
+  readonly firstKeyFrameAt = new Map<number, number>();
+  /** When (performance.now()) the XMPP connection was opened (set by {@link join}). */
+  openedAt = 0;
   /** Things that went wrong outside an awaited call (reported by tests). */
   readonly problems: string[] = [];
   /** The colibri-ws bridge channel (undefined until opened). */
@@ -233,8 +237,10 @@ export class Participant {
 
   /** Connects, asks the focus for the conference, joins the room (does not wait for the Jingle session). */
   static async join(opts: ParticipantOptions): Promise<Participant> {
+    const openedAt = performance.now();
     const client = await TestClient.connect({ wsUrl: opts.wsUrl, domain: opts.domain });
     const p = new Participant(client, opts);
+    p.openedAt = openedAt;
     const res = await client.iq(
       `<iq type="set" id="${client.nextId()}" to="${opts.focusDomain}"><conference xmlns="${NS_FOCUS}" room="${opts.room}" machine-uid="m-${opts.nick}"><property name="rtcstatsEnabled" value="false"/><property name="startAudioMuted" value="9"/><property name="startVideoMuted" value="9"/></conference></iq>`,
     );
@@ -404,7 +410,10 @@ export class Participant {
       }
       d.pts.add(p.header.payloadType);
       if (p.header.extensions.some((x) => x.id === this.#audioLevelId && x.payload.length >= 1)) d.withAudioLevel++;
-      if (isVp8KeyFrame(p.payload)) d.vp8KeyFrames++;
+      if (isVp8KeyFrame(p.payload)) {
+        d.vp8KeyFrames++;
+        if (!this.firstKeyFrameAt.has(ssrc)) this.firstKeyFrameAt.set(ssrc, performance.now());
+      }
     });
     const get = (name: string): string => {
       const m = new RegExp(`^a=${name}:(.+)$`, 'm').exec(local);
