@@ -6,15 +6,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../packages/server/src/index.js';
-import { Participant, waitFor } from './participant.js';
+import { Participant, type ParticipantSsrcs, waitFor } from './participant.js';
 
 const ROOM_NAME = 'issue5';
 const NICKS = ['aaaa1111', 'bbbb2222', 'cccc3333'] as const;
 type Nick = (typeof NICKS)[number];
-const SSRCS: Record<Nick, { audio: number; video: number; rtx: number }> = {
-  aaaa1111: { audio: 0x1000_0001, video: 0x1000_0010, rtx: 0x1000_0020 },
-  bbbb2222: { audio: 0x2000_0001, video: 0x2000_0010, rtx: 0x2000_0020 },
-  cccc3333: { audio: 0x3000_0001, video: 0x3000_0010, rtx: 0x3000_0020 },
+/** Camera as three simulcast layers (SIM + FID groups in session-accept); receivers are told only the first SSRC. */
+const SSRCS: Record<Nick, ParticipantSsrcs> = {
+  aaaa1111: { audio: 0x1000_0001, video: 0x1000_0010, rtx: 0x1000_0020, layers: { video: [0x1000_0011, 0x1000_0012], rtx: [0x1000_0021, 0x1000_0022] } },
+  bbbb2222: { audio: 0x2000_0001, video: 0x2000_0010, rtx: 0x2000_0020, layers: { video: [0x2000_0011, 0x2000_0012], rtx: [0x2000_0021, 0x2000_0022] } },
+  cccc3333: { audio: 0x3000_0001, video: 0x3000_0010, rtx: 0x3000_0020, layers: { video: [0x3000_0011, 0x3000_0012], rtx: [0x3000_0021, 0x3000_0022] } },
 };
 
 let server: RunningServer;
@@ -129,6 +130,8 @@ describe('issue 5: three Jitsi participants through the one-process server', () 
         expect(a?.withAudioLevel, `${r} <- ${s} audio level extension`).toBe(p(r).count(SSRCS[s].audio));
         expect([...(v?.pts ?? [])], `${r} <- ${s} video payload types`).toEqual([100]);
         expect(v?.vp8KeyFrames, `${r} <- ${s} VP8 key frames`).toBeGreaterThan(0);
+        // Receivers ask for up to 720p (ReceiverVideoConstraints): the bridge forwards the top simulcast layer.
+        expect(v?.lastKeyFrameHeight, `${r} <- ${s} forwarded layer height`).toBe(720);
       }
     }
   });
@@ -142,13 +145,13 @@ describe('issue 5: three Jitsi participants through the one-process server', () 
     expect(conf && [...conf.endpoints.keys()].sort()).toEqual(['aaaa1111', 'cccc3333']);
     await waitFor(() => (server.xmpp.muc.rooms.get(room)?.getOccupant(leaver) !== undefined ? `${leaver} still in the room` : undefined));
     people.delete(leaver);
-    // The others see the leaver's unavailable presence and drop its sources themselves; the focus sends no
-    // source-remove on leave (PROTOCOL §3.1, §3.3.3).
+    // The others are told with source-remove (focus.sourceRemoveOnLeave, on by default) for exactly the leaver's
+    // sources, and drop them (LJM also drops them on the unavailable presence, §3.3.3).
     await waitFor(() => {
-      const stale = (['aaaa1111', 'cccc3333'] as const).filter((n) => p(n).remote.has(leaver));
-      return stale.length > 0 ? `${stale.join(', ')} still list ${leaver}'s sources: ${p('aaaa1111').jingleLog.map((l) => `${l.action}:${l.owners.join(',')}`).join(' ')}` : undefined;
+      const stale = (['aaaa1111', 'cccc3333'] as const).filter((n) => p(n).remote.has(leaver) || !p(n).jingleLog.some((l) => l.action === 'source-remove'));
+      return stale.length > 0 ? `${stale.join(', ')} still list ${leaver}'s sources or got no source-remove: ${p('aaaa1111').jingleLog.map((l) => `${l.action}:${l.owners.join(',')}`).join(' ')}` : undefined;
     }, 5000);
-    for (const n of ['aaaa1111', 'cccc3333'] as const) expect(p(n).jingleLog.filter((l) => l.action === 'source-remove')).toEqual([]);
+    for (const n of ['aaaa1111', 'cccc3333'] as const) expect(p(n).jingleLog.filter((l) => l.action === 'source-remove')).toEqual([{ action: 'source-remove', owners: [leaver] }]);
     await expectMediaBetween(['aaaa1111', 'cccc3333'], 10);
     // Nothing more arrives on the leaver's SSRCs (weak: the leaver has stopped sending; the bridge-side proof is the expiry above).
     const before = p('aaaa1111').count(SSRCS[leaver].audio);

@@ -1,27 +1,38 @@
 /**
- * A headless Jitsi participant for whole-stack tests: what lib-jitsi-meet does on the wire, without a browser.
+ * A headless Jitsi participant for whole-stack tests and benchmarks: what lib-jitsi-meet does on the wire, without a
+ * browser.
  *
- * - XMPP over WebSocket (RFC 7395) with anonymous SASL (the scripted {@link TestClient} of the xmpp package);
+ * - XMPP over WebSocket (@xmpp/client) or BOSH (strophe.js), SASL ANONYMOUS (test/xmpp-link.ts);
  * - the conference IQ to `focus.<domain>`, then the MUC join with LJM's presence payload (PROTOCOL.md §3.1, §3.4.1);
- * - answers every IQ the focus sends: disco#info with LJM's features (§3.4.2), `result` for everything else;
- * - on Jingle session-initiate (§4.3, §4.5): converts the offer to SDP as LJM does (§4.11; audio + video, BUNDLE,
- *   the bridge's ufrag/pwd/fingerprint/candidates, the offered codecs and header extensions, the remote sources),
- *   lets a werift RTCPeerConnection answer it, and sends session-accept (§4.6) with its own transport (ufrag, pwd,
- *   fingerprint setup=active, no candidates) and sources: audio `<ep>-a0` and video `<ep>-v0` (one SSRC + RTX);
+ * - answers every IQ sent to it: disco#info with LJM's features (§3.4.2), `result` for everything else (acked first,
+ *   acted on afterwards, as LJM does);
+ * - JVB session: on the focus's session-initiate (§4.3, §4.5) turns the offer into SDP with sdp-transform
+ *   (test/jingle-sdp.ts), lets a werift RTCPeerConnection answer it, and sends session-accept (§4.6) with its
+ *   transport (ufrag, pwd, fingerprint setup=active, no candidates) and its sources: audio `<ep>-a0`, video `<ep>-v0`
+ *   as one SSRC + RTX, or three simulcast SSRCs each with RTX in SIM and FID groups when `ssrcs.layers` is given;
  * - opens the colibri-ws bridge channel from the offer and sends ReceiverVideoConstraints (§6);
- * - tracks the remote sources announced in the offer and in source-add / source-remove (§4.7), and drops a leaver's
- *   sources on its unavailable presence as LJM does (§3.3.3);
- * - once ICE + DTLS are up, sends synthetic media below werift's RTP sender (as packages/bridge/test/e2e-helpers.ts
- *   does): Opus-like audio every 20 ms with the ssrc-audio-level extension (RFC 6464) and VP8 at 30 fps with a full
- *   payload descriptor (PictureID, TL0PICIDX) and a key frame first and every 30 frames;
- * - counts every decrypted RTP packet it receives, by SSRC.
+ * - tracks the remote sources of the offer and of source-add / source-remove (§4.7), and drops a leaver's sources on
+ *   its unavailable presence as LJM does (§3.3.3);
+ * - P2P (`p2p: true`, §8): with exactly one other participant in the room, the one with the smaller nick sends a P2P
+ *   session-initiate to the other through the MUC; the other answers with session-accept; once that DTLS is up both
+ *   send media only P2P (JVB media suspended, the JVB session kept). When a third joins the P2P session is terminated
+ *   (`success`, "Turning off P2P session") and media goes back to the bridge; when two remain, P2P starts again;
+ * - sends synthetic media (test/synthetic-media.ts) once a path is up: Opus-like audio with the audio-level
+ *   extension, VP8 per simulcast layer to the bridge, one VP8 stream P2P;
+ * - counts every decrypted RTP packet it receives by SSRC, per path, and when the first VP8 key frame of each SSRC
+ *   arrived.
  */
 import { RTCPeerConnection, RtpPacket, type RTCDtlsTransport } from 'werift';
 import WebSocket from 'ws';
-import { type Element, NS_MUC, XmlStreamParser } from '@jitsi-one/xmpp';
-import { TestClient } from '../packages/xmpp/test/client.js';
-import { expandJsonSources, parseJingle, serializeJingle, emptyDescription } from '../packages/focus/src/jingle/xml.js';
-import type { Content, IceUdpTransport, Jingle, PayloadType, RtpDescription, RtpHdrExt, Source } from '../packages/focus/src/jingle/types.js';
+import { type Element, NS_MUC } from '@jitsi-one/xmpp';
+import { parseJingle, serializeJingle, emptyDescription } from '../packages/focus/src/jingle/xml.js';
+import type { Content, Jingle, Reason, RtpDescription, RtpHdrExt, Source, SsrcGroup } from '../packages/focus/src/jingle/types.js';
+import { jingleToSdp, sdpMids, sdpPayloadTypes, sdpTransport, sourcesOf, usablePayloadTypes, type Media } from './jingle-sdp.js';
+import { MediaPump, SIMULCAST_SIZES, vp8KeyFrameSize, type VideoLayer } from './synthetic-media.js';
+import { connectXmpp, type XmppLink, type XmppTransportKind } from './xmpp-link.js';
+
+export { isVp8KeyFrame } from './synthetic-media.js';
+export { jingleToSdp } from './jingle-sdp.js';
 
 const NS_JINGLE = 'urn:xmpp:jingle:1';
 const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info';
@@ -46,19 +57,33 @@ export const LJM_FEATURES = [
   'http://jabber.org/protocol/caps',
 ];
 
+export interface ParticipantSsrcs {
+  audio: number;
+  /** The main video SSRC (the lowest simulcast layer's, what receivers are told), and its RTX. */
+  video: number;
+  rtx: number;
+  /** The two higher simulcast layers and their RTX; without them the camera is one stream. */
+  layers?: { video: [number, number]; rtx: [number, number] };
+}
+
 export interface ParticipantOptions {
   /** XMPP WebSocket URL (`RunningServer.wsUrl`). */
   wsUrl: string;
+  /** BOSH URL (`RunningServer.boshUrl`), used with `transport: 'bosh'`. */
+  boshUrl?: string;
+  /** How to reach the XMPP server (default WebSocket). */
+  transport?: XmppTransportKind;
   domain: string;
   focusDomain: string;
   /** Bare room JID. */
   room: string;
   /** MUC nick = endpoint id (LJM: 8 hex digits). */
   nick: string;
-  /** This participant's SSRCs: audio, video and video RTX. */
-  ssrcs: { audio: number; video: number; rtx: number };
+  ssrcs: ParticipantSsrcs;
   /** When true, a session-initiate is recorded but not answered until {@link Participant.answerOffer} (default false). */
   holdOffer?: boolean;
+  /** Go P2P with the other participant while there are exactly two (default false). */
+  p2p?: boolean;
 }
 
 /** The sources of one remote endpoint as announced by the focus (offer / source-add, minus source-remove). */
@@ -67,27 +92,6 @@ export interface RemoteEndpointSources {
   video: Set<number>;
 }
 
-/** A tiny RTP builder (one-byte header extensions, RFC 8285). */
-function rtpPacket(o: { pt: number; seq: number; ts: number; ssrc: number; marker?: boolean; ext?: Array<[number, number[]]>; payload: number[] }): Buffer {
-  const ext = o.ext ?? [];
-  let extBytes: number[] = [];
-  if (ext.length > 0) {
-    for (const [id, data] of ext) extBytes.push((id << 4) | (data.length - 1), ...data);
-    while (extBytes.length % 4 !== 0) extBytes.push(0);
-    extBytes = [0xbe, 0xde, (extBytes.length / 4) >> 8, (extBytes.length / 4) & 0xff, ...extBytes];
-  }
-  const b = Buffer.alloc(12 + extBytes.length + o.payload.length);
-  b[0] = 0x80 | (ext.length > 0 ? 0x10 : 0);
-  b[1] = (o.marker ? 0x80 : 0) | o.pt;
-  b.writeUInt16BE(o.seq & 0xffff, 2);
-  b.writeUInt32BE(o.ts >>> 0, 4);
-  b.writeUInt32BE(o.ssrc >>> 0, 8);
-  Buffer.from(extBytes).copy(b, 12);
-  Buffer.from(o.payload).copy(b, 12 + extBytes.length);
-  return b;
-}
-
-/** True for the first packet of a VP8 key frame (RFC 7741 §4.2–4.3: S=1, PID 0, payload header P=0). */
 /** Poll `check` until it returns undefined (condition met); fail with its last reason after `timeoutMs`. */
 export async function waitFor(check: () => string | undefined, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -99,94 +103,44 @@ export async function waitFor(check: () => string | undefined, timeoutMs = 15_00
   }
 }
 
-export function isVp8KeyFrame(payload: Buffer): boolean {
-  const b0 = payload[0];
-  if (b0 === undefined || (b0 & 0x10) === 0 || (b0 & 0x07) !== 0) return false;
-  let i = 1;
-  if ((b0 & 0x80) !== 0) {
-    const x = payload[i++] ?? 0;
-    if ((x & 0x80) !== 0) i += ((payload[i] ?? 0) & 0x80) !== 0 ? 2 : 1;
-    if ((x & 0x40) !== 0) i++;
-    if ((x & 0x30) !== 0) i++;
-  }
-  const h = payload[i];
-  return h !== undefined && (h & 0x01) === 0 && payload[i + 3] === 0x9d && payload[i + 4] === 0x01 && payload[i + 5] === 0x2a;
+/** A werift peer connection kept on loopback (host candidates on 127.0.0.1 only). */
+function loopbackPeerConnection(): RTCPeerConnection {
+  return new RTCPeerConnection({
+    iceServers: [],
+    iceUseIpv6: false,
+    iceAdditionalHostAddresses: ['127.0.0.1'],
+    iceFilterCandidatePair: (pair) => pair.localCandidate.host === '127.0.0.1',
+  });
 }
 
-function sdpCandidateLines(t: IceUdpTransport): string[] {
-  return t.candidates.map(
-    (c) => `a=candidate:${c.foundation} ${c.component} ${c.protocol} ${c.priority} ${c.ip} ${c.port} typ ${c.type}` +
-      (c.relAddr !== undefined ? ` raddr ${c.relAddr} rport ${c.relPort ?? 0}` : '') + ` generation ${c.generation ?? 0}`,
-  );
+async function gathered(pc: RTCPeerConnection): Promise<void> {
+  if (pc.iceGatheringState === 'complete') return;
+  await new Promise<void>((resolve) => {
+    const sub = pc.iceGatheringStateChange.subscribe((st) => {
+      if (st === 'complete') {
+        sub.unSubscribe();
+        resolve();
+      }
+    });
+  });
 }
 
-/** Codecs this stand-in handles (what werift is shown of the offer). */
-function usablePayloadTypes(d: RtpDescription): PayloadType[] {
-  const main = d.payloadTypes.filter((p) => /^(opus|vp8)$/i.test(p.name));
-  const mainIds = new Set(main.map((p) => String(p.id)));
-  const rtx = d.payloadTypes.filter((p) => /^rtx$/i.test(p.name) && p.parameters.some((x) => x.name === 'apt' && mainIds.has(x.value)));
-  return [...main, ...rtx];
+/** One received-media path (the JVB session or the P2P session). */
+interface MediaPath {
+  pc: RTCPeerConnection;
+  dt: RTCDtlsTransport;
+  pump: MediaPump | undefined;
 }
 
-/** The SDP LJM derives from a JVB session-initiate (PROTOCOL §4.11), audio and video only. */
-export function jingleToSdp(j: Jingle, remote: readonly Source[]): string {
-  const media = j.contents.filter((c) => c.description !== undefined && (c.description.media === 'audio' || c.description.media === 'video'));
-  const lines = ['v=0', `o=- ${Date.now()} 2 IN IP4 0.0.0.0`, 's=-', 't=0 0', `a=group:BUNDLE ${media.map((c) => c.name).join(' ')}`, 'a=msid-semantic: WMS *'];
-  for (const c of media) {
-    const d = c.description as RtpDescription;
-    const t = c.transport;
-    const fp = t?.fingerprints[0];
-    if (t === undefined || fp === undefined || t.ufrag === undefined || t.pwd === undefined) throw new Error(`content ${c.name} has no usable transport`);
-    const pts = usablePayloadTypes(d);
-    lines.push(
-      `m=${d.media} 9 UDP/TLS/RTP/SAVPF ${pts.map((p) => p.id).join(' ')}`,
-      'c=IN IP4 0.0.0.0',
-      'a=rtcp:9 IN IP4 0.0.0.0',
-      `a=ice-ufrag:${t.ufrag}`,
-      `a=ice-pwd:${t.pwd}`,
-      `a=fingerprint:${fp.hash} ${fp.value}`,
-      'a=setup:actpass',
-      ...sdpCandidateLines(t),
-      'a=end-of-candidates',
-      `a=mid:${c.name}`,
-      'a=sendrecv',
-      'a=rtcp-mux',
-    );
-    for (const p of pts) {
-      lines.push(`a=rtpmap:${p.id} ${p.name}/${p.clockrate ?? 90000}${p.channels !== undefined && p.channels > 1 ? `/${p.channels}` : ''}`);
-      const fmtp = p.parameters.filter((x) => x.name !== undefined).map((x) => `${x.name}=${x.value}`);
-      if (fmtp.length > 0) lines.push(`a=fmtp:${p.id} ${fmtp.join(';')}`);
-      for (const fb of [...p.rtcpFbs, ...d.rtcpFbs]) lines.push(`a=rtcp-fb:${p.id} ${fb.type}${fb.subtype !== undefined ? ` ${fb.subtype}` : ''}`);
-    }
-    for (const x of d.rtpHdrExts) lines.push(`a=extmap:${x.id} ${x.uri}`);
-    const kind = d.media === 'audio' ? 'audio' : 'video';
-    const own = [...d.sources, ...remote.filter((s) => (s.name ?? '').includes(kind === 'audio' ? '-a' : '-v'))];
-    const seen = new Set<number>();
-    for (const s of own) {
-      if (seen.has(s.ssrc)) continue;
-      seen.add(s.ssrc);
-      const owner = s.owner ?? 'jvb';
-      lines.push(`a=ssrc:${s.ssrc} cname:${owner}`, `a=ssrc:${s.ssrc} msid:${s.msid ?? `${owner} ${s.name ?? owner}`}`);
-    }
-    for (const g of d.ssrcGroups) lines.push(`a=ssrc-group:${g.semantics} ${g.ssrcs.join(' ')}`);
-  }
-  return `${lines.join('\r\n')}\r\n`;
-}
-
-/** Every source of a Jingle payload (standard `<source>` elements and compact JSON), with the content name. */
-function sourcesOf(j: Jingle): Array<{ media: 'audio' | 'video'; source: Source }> {
-  const contents: Content[] = [...j.contents, ...(j.jsonSources !== undefined ? expandJsonSources(j.jsonSources) : [])];
-  const out: Array<{ media: 'audio' | 'video'; source: Source }> = [];
-  for (const c of contents) {
-    const media = c.description?.media ?? c.name;
-    if (media !== 'audio' && media !== 'video') continue;
-    for (const s of c.description?.sources ?? []) out.push({ media, source: s });
-  }
-  return out;
+interface P2pSession extends Partial<MediaPath> {
+  sid: string;
+  peer: string;
+  initiator: boolean;
+  ended: boolean;
 }
 
 export class Participant {
-  readonly client: TestClient;
+  readonly link: XmppLink;
   readonly opts: ParticipantOptions;
   readonly occupantJid: string;
   readonly focusOccupant: string;
@@ -196,12 +150,19 @@ export class Participant {
   acceptResult: Element | undefined;
   /** Remote sources by owner endpoint id (offer + source-add − source-remove). */
   readonly remote = new Map<string, RemoteEndpointSources>();
-  /** Jingle actions received from the focus, in order. */
+  /** Jingle actions received from the focus, in order, with the owners of the sources they carry. */
   readonly jingleLog: Array<{ action: string; owners: string[] }> = [];
-  /** Decrypted RTP received, by SSRC (packet counts). */
+  /** P2P Jingle actions, sent (`>`) and received (`<`), in order, e.g. `> session-initiate`. */
+  readonly p2pLog: string[] = [];
+  /** Decrypted RTP received over the JVB session, by SSRC (packet counts). */
   readonly received = new Map<number, number>();
-  /** What was received per SSRC: payload types, packets with the audio-level extension, VP8 key frames. */
-  readonly details = new Map<number, { pts: Set<number>; withAudioLevel: number; vp8KeyFrames: number }>();
+  /** Decrypted RTP received over the P2P session, by SSRC. */
+  readonly receivedP2p = new Map<number, number>();
+  /**
+   * What was received per SSRC (both paths): payload types, packets with the audio-level extension, VP8 key frames
+   * and the height of the last one (which simulcast layer the bridge forwards).
+   */
+  readonly details = new Map<number, { pts: Set<number>; withAudioLevel: number; vp8KeyFrames: number; lastKeyFrameHeight?: number }>();
   /** When (performance.now()) the first packet of a VP8 key frame arrived, by SSRC. */
   readonly firstKeyFrameAt = new Map<number, number>();
   /** When (performance.now()) the XMPP connection was opened (set by {@link join}). */
@@ -211,52 +172,62 @@ export class Participant {
   /** The colibri-ws bridge channel (undefined until opened). */
   channel: WebSocket | undefined;
   readonly channelMessages: Array<Record<string, unknown>> = [];
-  pc: RTCPeerConnection | undefined;
-  #dt: RTCDtlsTransport | undefined;
-  #timers: NodeJS.Timeout[] = [];
+  /** Other occupants (not the focus), by nick. */
+  readonly others = new Set<string>();
+  #jvb: MediaPath | undefined;
+  #jvbPc: RTCPeerConnection | undefined;
+  #jvbAccepted = false;
+  #p2p: P2pSession | undefined;
   #left = false;
+  #joined = false;
   #accepted: Promise<void> | undefined;
   #audioLevelId = 1;
-  #audio = { seq: 1000, ts: 50_000 };
-  #video = { seq: 2000, ts: 90_000, pic: 0x1234, tl0: 0, frames: 0 };
-  sentPackets = 0;
+  #joinedWaiter: (() => void) | undefined;
 
-  private constructor(client: TestClient, opts: ParticipantOptions) {
-    this.client = client;
+  private constructor(link: XmppLink, opts: ParticipantOptions) {
+    this.link = link;
     this.opts = opts;
     this.occupantJid = `${opts.room}/${opts.nick}`;
     this.focusOccupant = `${opts.room}/focus`;
-    // A second parser on the same socket: every stanza is seen once, in order, whoever else waits for it.
-    const parser = new XmlStreamParser(
-      'framed',
-      { element: (el) => this.#onStanza(el), error: (err) => this.problems.push(`parse error: ${err.message}`) },
-      { maxStanzaSize: 10_000_000 },
-    );
-    client.ws.on('message', (d) => parser.write(d.toString()));
+    link.respond((iq) => {
+      const disco = iq.getChild('query', NS_DISCO_INFO);
+      if (iq.attrs.type !== 'get' || disco === undefined) return '';
+      const node = disco.attrs.node !== undefined ? ` node="${String(disco.attrs.node)}"` : '';
+      return `<query xmlns="${NS_DISCO_INFO}"${node}>${LJM_FEATURES.map((f) => `<feature var="${f}"/>`).join('')}</query>`;
+    });
+    link.onStanza((el) => this.#onStanza(el));
   }
 
   /** Connects, asks the focus for the conference, joins the room (does not wait for the Jingle session). */
   static async join(opts: ParticipantOptions): Promise<Participant> {
     const openedAt = performance.now();
-    const client = await TestClient.connect({ wsUrl: opts.wsUrl, domain: opts.domain });
-    const p = new Participant(client, opts);
+    const kind = opts.transport ?? 'websocket';
+    const service = kind === 'bosh' ? opts.boshUrl : opts.wsUrl;
+    if (service === undefined) throw new Error('transport bosh needs boshUrl');
+    const link = await connectXmpp(kind, service, opts.domain);
+    const p = new Participant(link, opts);
     p.openedAt = openedAt;
-    const res = await client.iq(
-      `<iq type="set" id="${client.nextId()}" to="${opts.focusDomain}"><conference xmlns="${NS_FOCUS}" room="${opts.room}" machine-uid="m-${opts.nick}"><property name="rtcstatsEnabled" value="false"/><property name="startAudioMuted" value="9"/><property name="startVideoMuted" value="9"/></conference></iq>`,
+    const res = await link.iq(
+      `<iq type="set" id="${link.nextId()}" to="${opts.focusDomain}"><conference xmlns="${NS_FOCUS}" room="${opts.room}" machine-uid="m-${opts.nick}"><property name="rtcstatsEnabled" value="false"/><property name="startAudioMuted" value="9"/><property name="startVideoMuted" value="9"/></conference></iq>`,
     );
     const conf = res.getChild('conference', NS_FOCUS);
     if (res.attrs.type !== 'result' || conf?.attrs.ready !== 'true') throw new Error(`conference IQ refused: ${res.toString()}`);
+    const joined = new Promise<void>((resolve) => {
+      p.#joinedWaiter = resolve;
+    });
     const sourceInfo = JSON.stringify({ [`${opts.nick}-a0`]: { muted: false }, [`${opts.nick}-v0`]: { muted: false, videoType: 'camera' } });
-    client.send(
+    link.send(
       `<presence to="${p.occupantJid}"><x xmlns="${NS_MUC}"/><stats-id>stats-${opts.nick}</stats-id>` +
         `<c xmlns="http://jabber.org/protocol/caps" hash="sha-1" node="https://jitsi.org/jitsi-meet" ver="cvjWXufsg4xT62Ec2mlATkFZ9lk="/>` +
         `<SourceInfo>${sourceInfo}</SourceInfo><nick xmlns="http://jabber.org/protocol/nick">${opts.nick}</nick>` +
         `<jitsi_participant_codecList>vp8,vp9,h264</jitsi_participant_codecList></presence>`,
     );
-    await client.expect(
-      (s) => s.name === 'presence' && s.attrs.from === p.occupantJid && s.attrs.type === undefined &&
-        (s.getChild('x', 'http://jabber.org/protocol/muc#user')?.getChildren('status') ?? []).some((st) => st.attrs.code === '110'),
-    );
+    await Promise.race([
+      joined,
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`${opts.nick}: no self-presence within 10 s`)), 10_000)),
+    ]);
+    p.#joined = true;
+    p.#evaluateP2p();
     return p;
   }
 
@@ -264,9 +235,33 @@ export class Participant {
     return this.opts.nick;
   }
 
-  /** True once werift's ICE + DTLS are up. */
+  /** The peer connection of the JVB session (created as soon as the offer is handled). */
+  get pc(): RTCPeerConnection | undefined {
+    return this.#jvbPc;
+  }
+
+  /** True once werift's ICE + DTLS with the bridge are up. */
   connected(): boolean {
-    return this.#dt?.state === 'connected';
+    return this.#jvb?.dt.state === 'connected';
+  }
+
+  /** True while media goes P2P (P2P DTLS up). */
+  p2pActive(): boolean {
+    return this.#p2p !== undefined && !this.#p2p.ended && this.#p2p.dt?.state === 'connected';
+  }
+
+  /** The P2P session's selected ICE candidate pair (ports), if any. */
+  p2pCandidatePair(): { localPort: number; remotePort: number; remoteIp: string } | undefined {
+    const pair = this.#p2p?.pc?.iceTransports[0]?.getSelectedCandidatePair();
+    if (!pair) return undefined;
+    // "candidate:<foundation> <component> <protocol> <priority> <ip> <port> typ …"
+    const field = (c: { candidate: string }, i: number): string => c.candidate.replace(/^candidate:/, '').split(' ')[i] ?? '';
+    return { localPort: Number(field(pair.local, 5)), remotePort: Number(field(pair.remote, 5)), remoteIp: field(pair.remote, 4) };
+  }
+
+  /** True while media is being sent to the bridge. */
+  sendingToBridge(): boolean {
+    return this.#jvb?.pump?.running === true;
   }
 
   /** Resolves once session-accept was answered `result` (rejects on error). */
@@ -274,50 +269,75 @@ export class Participant {
     return this.#accepted ?? Promise.reject(new Error(`${this.opts.nick}: no session-initiate yet`));
   }
 
-  /** Packets received on `ssrc` so far. */
+  /** Packets received over the JVB session on `ssrc` so far. */
   count(ssrc: number): number {
     return this.received.get(ssrc) ?? 0;
   }
 
+  /** Packets received over P2P on `ssrc` so far. */
+  countP2p(ssrc: number): number {
+    return this.receivedP2p.get(ssrc) ?? 0;
+  }
+
+  /** Packets sent so far (both paths). */
+  get sentPackets(): number {
+    return (this.#jvb?.pump?.sent ?? 0) + (this.#p2p?.pump?.sent ?? 0);
+  }
+
+  /** Sends an IQ (string XML with an `id`) and resolves with its result or error. */
+  iq(stanza: string): Promise<Element> {
+    return this.link.iq(stanza);
+  }
+
   #onStanza(el: Element): void {
-    // LJM drops a leaver's remote sources itself on MUC_MEMBER_LEFT (the focus sends no source-remove, §3.1, §3.3.3).
-    if (el.name === 'presence' && el.attrs.type === 'unavailable') {
-      const from = String(el.attrs.from ?? '');
-      if (from.startsWith(`${this.opts.room}/`)) this.remote.delete(from.slice(this.opts.room.length + 1));
+    const from = String(el.attrs.from ?? '');
+    if (el.name === 'presence') {
+      this.#onPresence(el, from);
       return;
     }
-    if (el.name !== 'iq') return;
-    const from = el.attrs.from as string | undefined;
-    const type = el.attrs.type as string | undefined;
-    if (type !== 'get' && type !== 'set') return;
-    const id = el.attrs.id as string;
-    const disco = el.getChild('query', NS_DISCO_INFO);
-    if (type === 'get' && disco !== undefined) {
-      const node = disco.attrs.node !== undefined ? ` node="${String(disco.attrs.node)}"` : '';
-      this.client.send(
-        `<iq type="result" id="${id}" to="${from ?? ''}"><query xmlns="${NS_DISCO_INFO}"${node}>${LJM_FEATURES.map((f) => `<feature var="${f}"/>`).join('')}</query></iq>`,
-      );
-      return;
-    }
-    // Ack first (LJM acks Jingle before acting on it, §4.6 step 1), then act.
-    this.client.send(`<iq type="result" id="${id}" to="${from ?? ''}"/>`);
-    const jingleEl = el.getChild('jingle', NS_JINGLE);
-    if (jingleEl === undefined) return;
+    if (el.name !== 'iq' || (el.attrs.type !== 'get' && el.attrs.type !== 'set')) return;
+    if (el.getChild('jingle', NS_JINGLE) === undefined) return;
     let j: Jingle;
     try {
       j = parseJingle(el);
     } catch (err) {
-      this.problems.push(`unparseable Jingle from ${from ?? '?'}: ${(err as Error).message}`);
+      this.problems.push(`unparseable Jingle from ${from}: ${(err as Error).message}`);
       return;
     }
+    if (from === this.focusOccupant) this.#onFocusJingle(j);
+    else if (from.startsWith(`${this.opts.room}/`)) this.#onPeerJingle(j, from.slice(this.opts.room.length + 1));
+    else this.problems.push(`Jingle ${j.action} from ${from}, not from the room`);
+  }
+
+  #onPresence(el: Element, from: string): void {
+    if (!from.startsWith(`${this.opts.room}/`)) return;
+    const nick = from.slice(this.opts.room.length + 1);
+    if (nick === this.opts.nick) {
+      const codes = (el.getChild('x', 'http://jabber.org/protocol/muc#user')?.getChildren('status') ?? []).map((st) => st.attrs.code);
+      if (el.attrs.type === undefined && codes.includes('110')) this.#joinedWaiter?.();
+      return;
+    }
+    if (nick === 'focus') return;
+    if (el.attrs.type === 'unavailable') {
+      // LJM drops a leaver's remote sources itself on MUC_MEMBER_LEFT (§3.3.3).
+      this.remote.delete(nick);
+      this.others.delete(nick);
+    } else if (el.attrs.type === undefined) {
+      this.others.add(nick);
+    } else {
+      return;
+    }
+    if (this.#joined) this.#evaluateP2p();
+  }
+
+  #onFocusJingle(j: Jingle): void {
     const srcs = sourcesOf(j);
     this.jingleLog.push({ action: j.action, owners: [...new Set(srcs.map((s) => s.source.owner ?? '?'))] });
-    if (from !== this.focusOccupant) this.problems.push(`Jingle ${j.action} from ${from ?? '?'}, not ${this.focusOccupant}`);
     switch (j.action) {
       case 'session-initiate':
         this.offer = j;
         this.#addSources(srcs);
-        if (this.opts.holdOffer !== true) this.answerOffer();
+        if (this.opts.holdOffer !== true) void this.answerOffer();
         break;
       case 'source-add':
         this.#addSources(srcs);
@@ -337,38 +357,7 @@ export class Participant {
     }
   }
 
-  /** Answers the received offer with the normal session-accept (automatic unless `holdOffer`). */
-  answerOffer(): Promise<void> {
-    if (this.#accepted !== undefined) return this.#accepted;
-    const offer = this.offer;
-    if (offer === undefined) return Promise.reject(new Error(`${this.opts.nick}: no session-initiate yet`));
-    this.#accepted = this.#answer(offer);
-    this.#accepted.catch((err: Error) => this.problems.push(`session-initiate handling failed: ${err.message}`));
-    return this.#accepted;
-  }
-
-  /** Sends an IQ (string XML with an `id`) and resolves with its result or error. */
-  iq(stanza: string): Promise<Element> {
-    return this.client.iq(stanza);
-  }
-
-  /**
-   * Vanishes without leaving: stops media and the peer connection, and stops reading its XMPP WebSocket (so neither
-   * WebSocket pings nor XEP-0199 pings are answered) with no unavailable presence and no close. With
-   * `terminate: true` the TCP connection is also destroyed at once. {@link leave} cleans up afterwards.
-   */
-  async cut(opts: { terminate?: boolean } = {}): Promise<void> {
-    if (this.#left) return;
-    this.#left = true;
-    for (const t of this.#timers) clearInterval(t);
-    this.#timers = [];
-    this.channel?.terminate();
-    this.client.ws.pause();
-    if (opts.terminate === true) this.client.ws.terminate();
-    await this.pc?.close().catch(() => undefined);
-  }
-
-  #addSources(srcs: Array<{ media: 'audio' | 'video'; source: Source }>): void {
+  #addSources(srcs: Array<{ media: Media; source: Source }>): void {
     for (const { media, source } of srcs) {
       const owner = source.owner ?? '?';
       if (owner === 'jvb') continue;
@@ -381,58 +370,54 @@ export class Participant {
     }
   }
 
-  async #answer(offer: Jingle): Promise<void> {
+  // ------------------------------------------------------------------------------------------------------ JVB session
+
+  /** Answers the received offer with the normal session-accept (automatic unless `holdOffer`). */
+  answerOffer(): Promise<void> {
+    if (this.#accepted !== undefined) return this.#accepted;
+    const offer = this.offer;
+    if (offer === undefined) return Promise.reject(new Error(`${this.opts.nick}: no session-initiate yet`));
+    this.#accepted = this.#answerJvb(offer);
+    this.#accepted.catch((err: Error) => this.problems.push(`session-initiate handling failed: ${err.message}`));
+    return this.#accepted;
+  }
+
+  /** Our video sources, SIM group and FID groups for the JVB session (§4.6). */
+  #jvbVideo(): { layers: VideoLayer[]; sources: Source[]; groups: SsrcGroup[] } {
+    const { nick } = this.opts;
+    const { video, rtx, layers } = this.opts.ssrcs;
+    const msid = `${nick}-video-1-1 track-v-${nick}`;
+    const mains = layers ? [video, ...layers.video] : [video];
+    const rtxs = layers ? [rtx, ...layers.rtx] : [rtx];
+    const sizes = layers ? SIMULCAST_SIZES : [[640, 360] as const];
+    return {
+      layers: mains.map((ssrc, i) => ({ ssrc, width: sizes[i]?.[0] ?? 640, height: sizes[i]?.[1] ?? 360 })),
+      sources: [...mains, ...rtxs].map((ssrc): Source => ({ ssrc, name: `${nick}-v0`, videoType: 'camera', owner: nick, msid, parameters: [] })),
+      groups: [
+        ...(mains.length > 1 ? [{ semantics: 'SIM', ssrcs: mains }] : []),
+        ...mains.map((ssrc, i) => ({ semantics: 'FID', ssrcs: [ssrc, rtxs[i] ?? 0] })),
+      ],
+    };
+  }
+
+  async #answerJvb(offer: Jingle): Promise<void> {
     const ws = offer.contents.find((c) => c.transport?.webSockets[0] !== undefined)?.transport?.webSockets[0]?.url;
     if (ws !== undefined) this.#openChannel(ws);
-    const remoteSources = sourcesOf(offer).map((s) => s.source).filter((s) => s.owner !== undefined && s.owner !== 'jvb');
-    const sdp = jingleToSdp(offer, remoteSources);
-    const pc = new RTCPeerConnection({
-      iceServers: [],
-      iceUseIpv6: false,
-      iceAdditionalHostAddresses: ['127.0.0.1'],
-      iceFilterCandidatePair: (pair) => pair.localCandidate.host === '127.0.0.1',
-    });
-    this.pc = pc;
-    await pc.setRemoteDescription({ type: 'offer', sdp });
+    const pc = loopbackPeerConnection();
+    this.#jvbPc = pc;
+    await pc.setRemoteDescription({ type: 'offer', sdp: jingleToSdp(offer) });
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
     const local = pc.localDescription?.sdp ?? answer.sdp;
     const dt = pc.dtlsTransports[0];
     if (dt === undefined) throw new Error('werift has no DTLS transport');
-    this.#dt = dt;
-    dt.onRtp.subscribe((p) => {
-      const ssrc = p.header.ssrc;
-      this.received.set(ssrc, (this.received.get(ssrc) ?? 0) + 1);
-      let d = this.details.get(ssrc);
-      if (d === undefined) {
-        d = { pts: new Set(), withAudioLevel: 0, vp8KeyFrames: 0 };
-        this.details.set(ssrc, d);
-      }
-      d.pts.add(p.header.payloadType);
-      if (p.header.extensions.some((x) => x.id === this.#audioLevelId && x.payload.length >= 1)) d.withAudioLevel++;
-      if (isVp8KeyFrame(p.payload)) {
-        d.vp8KeyFrames++;
-        if (!this.firstKeyFrameAt.has(ssrc)) this.firstKeyFrameAt.set(ssrc, performance.now());
-      }
-    });
-    const get = (name: string): string => {
-      const m = new RegExp(`^a=${name}:(.+)$`, 'm').exec(local);
-      if (m?.[1] === undefined) throw new Error(`werift answer has no a=${name}`);
-      return m[1].trim();
-    };
-    const [hash, value] = get('fingerprint').split(' ');
-    if (hash === undefined || value === undefined) throw new Error('bad fingerprint in werift answer');
-    const transport: IceUdpTransport = {
-      ufrag: get('ice-ufrag'),
-      pwd: get('ice-pwd'),
-      fingerprints: [{ hash, value, setup: 'active' }],
-      candidates: [],
-      rtcpMux: false,
-      webSockets: [],
-    };
+    dt.onRtp.subscribe((p) => this.#onRtp(p, this.received));
+    this.#jvb = { pc, dt, pump: undefined };
+    // LJM sends no candidates in the JVB session-accept: the bridge learns the address peer-reflexively (§4.6).
+    const transport = { ...sdpTransport(local, 'active'), candidates: [] };
 
     const { nick } = this.opts;
-    const { audio, video, rtx } = this.opts.ssrcs;
+    const video = this.#jvbVideo();
     const contents: Content[] = [];
     for (const c of offer.contents) {
       const d = c.description;
@@ -442,11 +427,10 @@ export class Participant {
       desc.rtpHdrExts = d.rtpHdrExts.map((x): RtpHdrExt => ({ id: x.id, uri: x.uri }));
       if (d.media === 'audio') {
         this.#audioLevelId = d.rtpHdrExts.find((x) => x.uri === URI_AUDIO_LEVEL)?.id ?? this.#audioLevelId;
-        desc.sources = [{ ssrc: audio, name: `${nick}-a0`, owner: nick, msid: `${nick}-audio-1-1 track-a-${nick}`, parameters: [] }];
+        desc.sources = [{ ssrc: this.opts.ssrcs.audio, name: `${nick}-a0`, owner: nick, msid: `${nick}-audio-1-1 track-a-${nick}`, parameters: [] }];
       } else {
-        const msid = `${nick}-video-1-1 track-v-${nick}`;
-        desc.sources = [video, rtx].map((ssrc): Source => ({ ssrc, name: `${nick}-v0`, videoType: 'camera', owner: nick, msid, parameters: [] }));
-        desc.ssrcGroups = [{ semantics: 'FID', ssrcs: [video, rtx] }];
+        desc.sources = video.sources;
+        desc.ssrcGroups = video.groups;
       }
       contents.push({ name: c.name, creator: 'responder', senders: 'both', description: desc, transport });
     }
@@ -454,15 +438,19 @@ export class Participant {
       action: 'session-accept',
       sid: offer.sid,
       ...(offer.initiator !== undefined ? { initiator: offer.initiator } : {}),
-      responder: this.client.jid,
+      responder: this.link.jid,
       group: { semantics: 'BUNDLE', contents: ['audio', 'video', 'data'] },
       contents,
     };
-    const id = this.client.nextId();
-    const res = await this.client.iq(`<iq type="set" id="${id}" to="${this.focusOccupant}">${serializeJingle(accept).toString()}</iq>`);
+    const res = await this.link.iq(`<iq type="set" id="${this.link.nextId()}" to="${this.focusOccupant}">${serializeJingle(accept).toString()}</iq>`);
     this.acceptResult = res;
     if (res.attrs.type !== 'result') throw new Error(`session-accept refused: ${res.toString()}`);
-    this.#startMedia();
+    const pt = (media: Media, re: RegExp, dflt: number): number =>
+      usablePayloadTypes(offer.contents.find((c) => c.description?.media === media)?.description ?? emptyDescription(media)).find((p) => re.test(p.name))?.id ?? dflt;
+    this.#jvb.pump = new MediaPump({ audioSsrc: this.opts.ssrcs.audio, audioPt: pt('audio', /opus/i, 111), audioLevelExtId: this.#audioLevelId, videoPt: pt('video', /vp8/i, 100), layers: video.layers });
+    this.#jvbAccepted = true;
+    dt.onStateChange.subscribe(() => this.#route());
+    this.#route();
   }
 
   #openChannel(url: string): void {
@@ -482,56 +470,226 @@ export class Participant {
     });
   }
 
-  #send(buf: Buffer): void {
-    const dt = this.#dt;
-    if (dt === undefined || dt.state !== 'connected' || this.#left) return;
-    const p = RtpPacket.deSerialize(buf);
-    this.sentPackets++;
-    dt.sendRtp(p.payload, p.header).catch(() => undefined);
+  // ------------------------------------------------------------------------------------------------------------ media
+
+  #onRtp(p: RtpPacket, counts: Map<number, number>): void {
+    const ssrc = p.header.ssrc;
+    counts.set(ssrc, (counts.get(ssrc) ?? 0) + 1);
+    let d = this.details.get(ssrc);
+    if (d === undefined) {
+      d = { pts: new Set(), withAudioLevel: 0, vp8KeyFrames: 0 };
+      this.details.set(ssrc, d);
+    }
+    d.pts.add(p.header.payloadType);
+    if (p.header.extensions.some((x) => x.id === this.#audioLevelId && x.payload.length >= 1)) d.withAudioLevel++;
+    const size = vp8KeyFrameSize(p.payload);
+    if (size !== undefined) {
+      d.vp8KeyFrames++;
+      d.lastKeyFrameHeight = size.height;
+      if (!this.firstKeyFrameAt.has(ssrc)) this.firstKeyFrameAt.set(ssrc, performance.now());
+    }
   }
 
-  #startMedia(): void {
-    const audioPt = usablePayloadTypes(this.offer?.contents.find((c) => c.description?.media === 'audio')?.description ?? emptyDescription('audio')).find((p) => /opus/i.test(p.name))?.id ?? 111;
-    const videoPt = usablePayloadTypes(this.offer?.contents.find((c) => c.description?.media === 'video')?.description ?? emptyDescription('video')).find((p) => /vp8/i.test(p.name))?.id ?? 100;
-    const level = 0x80 | 20; // voice activity, -20 dBov
-    this.#timers.push(
-      setInterval(() => {
-        const a = this.#audio;
-        this.#send(rtpPacket({ pt: audioPt, seq: a.seq, ts: a.ts, ssrc: this.opts.ssrcs.audio, ext: [[this.#audioLevelId, [level]]], payload: [0xfc, 0xff, 0xfe, 0x01] }));
-        a.seq = (a.seq + 1) & 0xffff;
-        a.ts = (a.ts + 960) >>> 0;
-      }, 20),
-    );
-    this.#timers.push(
-      setInterval(() => {
-        const v = this.#video;
-        const key = v.frames % 30 === 0;
-        v.frames++;
-        v.tl0 = (v.tl0 + 1) & 0xff;
-        const desc = [0x90, 0xe0, 0x80 | ((v.pic >> 8) & 0x7f), v.pic & 0xff, v.tl0, 0x00];
-        // RFC 7741 payload descriptor (X, S, PID 0; I with 15-bit PictureID, L TL0PICIDX, T TID 0), then the VP8
-        // payload header: key frame with start code and 640x360, or an inter frame.
-        const body = key ? [0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01, 0xaa, 0xbb] : [0x11, 0x02, 0x00, 0xaa, 0xbb, 0xcc];
-        this.#send(rtpPacket({ pt: videoPt, seq: v.seq, ts: v.ts, ssrc: this.opts.ssrcs.video, marker: true, payload: [...desc, ...body] }));
-        v.seq = (v.seq + 1) & 0xffff;
-        v.ts = (v.ts + 3000) >>> 0;
-        v.pic = (v.pic + 1) & 0x7fff;
-      }, 33),
-    );
+  /** Media goes P2P while that session's DTLS is up, to the bridge otherwise (LJM suspends JVB media in P2P, §8). */
+  #route(): void {
+    const p2p = this.#p2p;
+    const p2pUp = !this.#left && p2p !== undefined && !p2p.ended && p2p.dt?.state === 'connected';
+    const jvb = this.#jvb;
+    if (p2pUp) {
+      jvb?.pump?.stop();
+      if (p2p.pump !== undefined && !p2p.pump.running && p2p.dt !== undefined) p2p.pump.start(sender(p2p.dt));
+      return;
+    }
+    p2p?.pump?.stop();
+    if (!this.#left && this.#jvbAccepted && jvb?.pump !== undefined && !jvb.pump.running) jvb.pump.start(sender(jvb.dt));
   }
 
-  /** Leaves the room (unavailable presence), stops media, closes the peer connection, channel and socket. */
+  // ------------------------------------------------------------------------------------------------------------- P2P
+
+  #evaluateP2p(): void {
+    if (this.opts.p2p !== true || this.#left) return;
+    const [peer] = this.others;
+    const want = this.others.size === 1 && peer !== undefined;
+    const cur = this.#p2p !== undefined && !this.#p2p.ended ? this.#p2p : undefined;
+    if (!want) {
+      if (cur !== undefined) this.#stopP2p(cur, { condition: 'success', text: 'Turning off P2P session' }, true);
+      return;
+    }
+    if (cur !== undefined) return;
+    // The participant whose endpoint id compares smaller starts the session (§8).
+    if (this.opts.nick < peer) void this.#startP2p(peer).catch((err: Error) => this.problems.push(`P2P start failed: ${err.message}`));
+  }
+
+  #sendP2p(peer: string, j: Jingle): Promise<Element> {
+    this.p2pLog.push(`> ${j.action}`);
+    return this.link.iq(`<iq type="set" id="${this.link.nextId()}" to="${this.opts.room}/${peer}">${serializeJingle(j).toString()}</iq>`);
+  }
+
+  /** Our P2P contents from the local SDP: one per mid, our sources (no simulcast in P2P), transport and candidates. */
+  #p2pContents(local: string, creator: 'initiator' | 'responder'): Content[] {
+    const { nick, ssrcs } = this.opts;
+    const transport = sdpTransport(local);
+    return sdpMids(local).map(({ mid, media }): Content => {
+      const desc: RtpDescription = { ...emptyDescription(media), rtcpMux: true, payloadTypes: sdpPayloadTypes(local, mid) };
+      if (media === 'audio') {
+        desc.sources = [{ ssrc: ssrcs.audio, name: `${nick}-a0`, msid: `${nick}-audio-1-1 track-a-${nick}`, parameters: [] }];
+      } else {
+        const msid = `${nick}-video-1-1 track-v-${nick}`;
+        desc.sources = [ssrcs.video, ssrcs.rtx].map((ssrc): Source => ({ ssrc, name: `${nick}-v0`, videoType: 'camera', msid, parameters: [] }));
+        desc.ssrcGroups = [{ semantics: 'FID', ssrcs: [ssrcs.video, ssrcs.rtx] }];
+      }
+      return { name: mid, creator, senders: 'both', description: desc, transport };
+    });
+  }
+
+  #p2pSetup(s: P2pSession, pc: RTCPeerConnection, local: string): void {
+    const dt = pc.dtlsTransports[0];
+    if (dt === undefined) throw new Error('werift has no P2P DTLS transport');
+    s.pc = pc;
+    s.dt = dt;
+    const audio = sdpMids(local).find((m) => m.media === 'audio');
+    const video = sdpMids(local).find((m) => m.media === 'video');
+    const audioPt = audio ? sdpPayloadTypes(local, audio.mid).find((p) => /opus/i.test(p.name))?.id : undefined;
+    const videoPt = video ? sdpPayloadTypes(local, video.mid).find((p) => /vp8/i.test(p.name))?.id : undefined;
+    s.pump = new MediaPump({
+      audioSsrc: this.opts.ssrcs.audio,
+      audioPt: audioPt ?? 111,
+      audioLevelExtId: this.#audioLevelId,
+      videoPt: videoPt ?? 96,
+      layers: [{ ssrc: this.opts.ssrcs.video, width: 1280, height: 720 }],
+    });
+    dt.onRtp.subscribe((p) => {
+      if (!s.ended) this.#onRtp(p, this.receivedP2p);
+    });
+    dt.onStateChange.subscribe(() => this.#route());
+  }
+
+  async #startP2p(peer: string): Promise<void> {
+    const s: P2pSession = { sid: `p2p${Math.random().toString(36).slice(2, 12)}`, peer, initiator: true, ended: false };
+    this.#p2p = s;
+    const pc = loopbackPeerConnection();
+    pc.addTransceiver('audio', { direction: 'sendrecv' });
+    pc.addTransceiver('video', { direction: 'sendrecv' });
+    await pc.setLocalDescription(await pc.createOffer());
+    await gathered(pc);
+    const local = pc.localDescription?.sdp ?? '';
+    this.#p2pSetup(s, pc, local);
+    if (s.ended) return;
+    const contents = this.#p2pContents(local, 'initiator');
+    const res = await this.#sendP2p(peer, {
+      action: 'session-initiate',
+      sid: s.sid,
+      initiator: this.link.jid,
+      group: { semantics: 'BUNDLE', contents: contents.map((c) => c.name) },
+      contents,
+    });
+    if (res.attrs.type !== 'result') this.problems.push(`P2P session-initiate refused: ${res.toString().slice(0, 300)}`);
+  }
+
+  async #acceptP2p(offer: Jingle, peer: string): Promise<void> {
+    const s: P2pSession = { sid: offer.sid, peer, initiator: false, ended: false };
+    this.#p2p = s;
+    const pc = loopbackPeerConnection();
+    await pc.setRemoteDescription({ type: 'offer', sdp: jingleToSdp(offer) });
+    await pc.setLocalDescription(await pc.createAnswer());
+    await gathered(pc);
+    const local = pc.localDescription?.sdp ?? '';
+    this.#p2pSetup(s, pc, local);
+    if (s.ended) return;
+    const contents = this.#p2pContents(local, 'responder');
+    const res = await this.#sendP2p(peer, {
+      action: 'session-accept',
+      sid: s.sid,
+      ...(offer.initiator !== undefined ? { initiator: offer.initiator } : {}),
+      responder: this.link.jid,
+      group: { semantics: 'BUNDLE', contents: contents.map((c) => c.name) },
+      contents,
+    });
+    if (res.attrs.type !== 'result') this.problems.push(`P2P session-accept refused: ${res.toString().slice(0, 300)}`);
+    this.#route();
+  }
+
+  #stopP2p(s: P2pSession, reason: Reason, tellPeer: boolean): void {
+    if (s.ended) return;
+    s.ended = true;
+    if (tellPeer) void this.#sendP2p(s.peer, { action: 'session-terminate', sid: s.sid, contents: [], reason }).catch(() => undefined);
+    s.pump?.stop();
+    void s.pc?.close().catch(() => undefined);
+    this.#route();
+  }
+
+  #onPeerJingle(j: Jingle, peer: string): void {
+    this.p2pLog.push(`< ${j.action}`);
+    const s = this.#p2p !== undefined && !this.#p2p.ended && this.#p2p.sid === j.sid ? this.#p2p : undefined;
+    switch (j.action) {
+      case 'session-initiate':
+        if (this.opts.p2p !== true || this.others.size !== 1 || (this.#p2p !== undefined && !this.#p2p.ended)) {
+          void this.#sendP2p(peer, { action: 'session-terminate', sid: j.sid, contents: [], reason: { condition: 'decline', text: 'P2P disabled' } }).catch(() => undefined);
+          return;
+        }
+        void this.#acceptP2p(j, peer).catch((err: Error) => this.problems.push(`P2P accept failed: ${err.message}`));
+        return;
+      case 'session-accept':
+        if (s?.initiator !== true || s.pc === undefined) return;
+        s.pc.setRemoteDescription({ type: 'answer', sdp: jingleToSdp(j) }).then(
+          () => this.#route(),
+          (err: Error) => this.problems.push(`P2P answer rejected by werift: ${err.message}`),
+        );
+        return;
+      case 'session-terminate':
+        if (s !== undefined) this.#stopP2p(s, j.reason ?? { condition: 'success' }, false);
+        return;
+      default:
+        return; // transport-info (candidates are in the offer/answer), source-add, content-modify: acked only
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------------- lifecycle
+
+  /**
+   * Vanishes without leaving: stops media and the peer connections, and stops reading its XMPP connection (so
+   * neither WebSocket pings nor XEP-0199 pings are answered) with no unavailable presence and no close. With
+   * `terminate: true` the TCP connection is also destroyed at once. {@link leave} cleans up afterwards.
+   */
+  async cut(opts: { terminate?: boolean } = {}): Promise<void> {
+    if (this.#left) return;
+    this.#left = true;
+    this.#stopMedia();
+    this.channel?.terminate();
+    this.link.stall(opts);
+    await this.#closePcs();
+  }
+
+  #stopMedia(): void {
+    this.#jvb?.pump?.stop();
+    this.#p2p?.pump?.stop();
+    if (this.#p2p) this.#p2p.ended = true;
+  }
+
+  async #closePcs(): Promise<void> {
+    await Promise.all([this.#jvb?.pc.close().catch(() => undefined), this.#p2p?.pc?.close().catch(() => undefined)]);
+  }
+
+  /** Leaves the room (unavailable presence), stops media, closes the peer connections, channel and XMPP link. */
   async leave(): Promise<void> {
     if (this.#left) {
-      if (this.client.ws.readyState !== WebSocket.CLOSED) this.client.ws.terminate();
+      await this.link.close();
       return;
     }
     this.#left = true;
-    for (const t of this.#timers) clearInterval(t);
-    this.#timers = [];
-    if (!this.client.closed) this.client.send(`<presence to="${this.occupantJid}" type="unavailable"/>`);
+    this.#stopMedia();
+    if (!this.link.closed) this.link.send(`<presence to="${this.occupantJid}" type="unavailable"/>`);
     this.channel?.terminate();
-    await this.pc?.close().catch(() => undefined);
-    this.client.close();
+    await this.#closePcs();
+    await this.link.close();
   }
+}
+
+/** Puts a built RTP packet on a DTLS transport below werift's RTP sender (werift encrypts it). */
+function sender(dt: RTCDtlsTransport): (buf: Buffer) => void {
+  return (buf) => {
+    if (dt.state !== 'connected') return;
+    const p = RtpPacket.deSerialize(buf);
+    dt.sendRtp(p.payload, p.header).catch(() => undefined);
+  };
 }

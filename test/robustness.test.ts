@@ -184,7 +184,7 @@ describe('issue 5: late joiner, silent disconnect, bad input', () => {
       contents: [{ name: media, creator: 'responder', senders: 'both', description: { ...emptyDescription(media), sources: [{ ssrc, name: `a1a1a1a1-${media[0] ?? 'x'}9`, owner: 'a1a1a1a1', msid: 'forged track', parameters: [] }] } }],
     });
     for (const [media, ssrc] of [['audio', victim.audio], ['video', victim.video]] as const) {
-      const res = await forger.iq(`<iq type="set" id="${forger.client.nextId()}" to="${forger.focusOccupant}">${serializeJingle(forge(media, ssrc)).toString()}</iq>`);
+      const res = await forger.iq(`<iq type="set" id="${forger.link.nextId()}" to="${forger.focusOccupant}">${serializeJingle(forge(media, ssrc)).toString()}</iq>`);
       if (process.env.ROBUSTNESS_DEBUG) console.log(`forged ${media} source-add: ${res.toString()}`);
       expect(errorCondition(res), res.toString()).toBe('bad-request');
     }
@@ -205,7 +205,7 @@ describe('issue 5: late joiner, silent disconnect, bad input', () => {
     const sid = e.offer?.sid ?? '';
     const transport = `<transport xmlns="urn:xmpp:jingle:transports:ice-udp:1" ufrag="abcd" pwd="abcdefghijklmnopqrstuvwx"><fingerprint xmlns="urn:xmpp:jingle:apps:dtls:0" hash="sha-256" setup="active">${Array.from({ length: 32 }, () => 'AB').join(':')}</fingerprint></transport>`;
     const desc = (media: string, inner: string) => `<description xmlns="urn:xmpp:jingle:apps:rtp:1" media="${media}">${inner}</description>`;
-    const accept = (contents: string) => `<jingle xmlns="${NS_JINGLE}" action="session-accept" sid="${sid}" responder="${e.client.jid}">${contents}</jingle>`;
+    const accept = (contents: string) => `<jingle xmlns="${NS_JINGLE}" action="session-accept" sid="${sid}" responder="${e.link.jid}">${contents}</jingle>`;
     const opus = '<payload-type id="111" name="opus" clockrate="48000" channels="2"/>';
     const garbage: Record<string, string> = {
       'non-numeric SSRC': accept(`<content name="audio" creator="responder" senders="both">${desc('audio', `${opus}<source xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" ssrc="notanumber" name="${HELD}-a0"/>`)}${transport}</content>`),
@@ -218,7 +218,7 @@ describe('issue 5: late joiner, silent disconnect, bad input', () => {
     };
     const failures: string[] = [];
     for (const [what, j] of Object.entries(garbage)) {
-      const res = await e.iq(`<iq type="set" id="${e.client.nextId()}" to="${e.focusOccupant}">${j}</iq>`);
+      const res = await e.iq(`<iq type="set" id="${e.link.nextId()}" to="${e.focusOccupant}">${j}</iq>`);
       const cond = errorCondition(res);
       if (process.env.ROBUSTNESS_DEBUG) console.log(`garbage session-accept (${what}): ${res.toString()}`);
       if (!['bad-request', 'not-acceptable', 'jid-malformed'].includes(cond)) failures.push(`${what}: ${cond}`);

@@ -9,7 +9,8 @@
  *   Jingle `session-initiate` from `room/focus` (§4.3–4.5);
  * - handles session-accept, source-add/-remove, transport-info, session-info and session-terminate (restart)
  *   (§4.6–4.9), forwarding sources to the others (simulcast stripped, owner added) and keeping the bridge in sync;
- * - on leave expires the endpoint and forgets its sources (no source-remove except to SSRC-rewriting receivers);
+ * - on leave expires the endpoint, forgets its sources and tells the others with source-remove (config
+ *   `sourceRemoveOnLeave`; Jicofo tells only SSRC-rewriting receivers);
  *   when the room empties, expires the bridge conference and leaves;
  * - ends the session of a participant left alone after `singleParticipantTimeoutMs` (§3.1);
  * - handles moderators' mute IQs (§3.5): the target is told, audio/video is force-muted at the bridge.
@@ -307,7 +308,7 @@ export class Conference {
     this.participants.delete(nick);
     this.#granting.delete(nick);
     this.log.debug({ nick }, 'participant left');
-    this.#endSession(p, { signalRemove: false });
+    this.#endSession(p, { signalRemove: this.#config.sourceRemoveOnLeave });
     if (this.participants.size === 0) {
       this.#endConference();
       return;
@@ -754,7 +755,8 @@ export class Conference {
 
   /**
    * End a participant's session: expire its endpoint and drop its sources. `signalRemove`: tell the others with
-   * source-remove (session restart/terminate); on leave only SSRC-rewriting receivers are told (§3.1, §4.7).
+   * source-remove (session restart/terminate, and leave unless `sourceRemoveOnLeave` is off); otherwise only
+   * SSRC-rewriting receivers are told (§3.1, §4.7).
    */
   #endSession(p: Participant, { signalRemove }: { signalRemove: boolean }): void {
     p.session?.end();

@@ -23,6 +23,13 @@ export const focusConfigSchema = z.object({
    * `single-participant-timeout`, 20 s). 0 disables.
    */
   singleParticipantTimeoutMs: z.number().int().min(0).max(86_400_000).default(20_000),
+  /**
+   * When a participant leaves, send `source-remove` for its sources to everyone else. Clients drop a leaver's
+   * sources on its unavailable presence anyway (lib-jitsi-meet does), and Jicofo sends nothing to save signalling in
+   * large rooms; the explicit message makes every client's view of the sources exact. Off: only SSRC-rewriting
+   * receivers are told, as Jicofo does.
+   */
+  sourceRemoveOnLeave: z.boolean().default(true),
 });
 
 export type FocusConfig = z.output<typeof focusConfigSchema>;

@@ -311,14 +311,18 @@ describe('conference flow', () => {
     expect(errorCondition(steal)).toBe('bad-request');
     expect(conf?.endpoints.get('aaaa1111')?.sources.length).toBe(2);
 
-    // A (the owner) leaves: its endpoint expires, B is elected owner, B gets no source-remove (§3.1).
+    // A (the owner) leaves: its endpoint expires, B is elected owner, B gets source-remove for A's sources.
     a.send(`<presence to="${room}/aaaa1111" type="unavailable"/>`);
     await waitFor(() => (conf?.endpoints.has('aaaa1111') ? 'endpoint A still on the bridge' : undefined));
     await b.expect(
       (s) => s.name === 'presence' && s.attrs.from === `${room}/bbbb2222` && s.getChild('x', NS_MUC_USER)?.getChild('item')?.attrs.affiliation === 'owner',
     );
     expect(conf?.endpoints.has('bbbb2222')).toBe(true);
-    expect(b.all(isJingle('source-remove'))).toEqual([]);
+    const leftRemove = await receiveJingle(b, room, 'source-remove');
+    expect(leftRemove.sid).toBe(offerB.sid);
+    const removedSources = leftRemove.contents.flatMap((c) => c.description?.sources ?? []);
+    expect(removedSources.map((s) => s.ssrc)).toEqual(expect.arrayContaining([pa.audio, pa.video[0], pa.rtx[0]]));
+    expect(removedSources.every((s) => s.owner === 'aaaa1111')).toBe(true);
 
     // The last participant leaves: bridge conference expired, focus gone, room destroyed.
     b.send(`<presence to="${room}/bbbb2222" type="unavailable"/>`);
@@ -432,6 +436,20 @@ async function twoInRoom(): Promise<{ a: TestClient; b: TestClient; room: string
   const offerB = await receiveJingle(b, room, 'session-initiate');
   return { a, b, room, offerA, offerB };
 }
+
+describe('source-remove on leave', () => {
+  it('is not sent when sourceRemoveOnLeave is off (Jicofo behaviour): the leaver is still expired', async () => {
+    await restartFocus({ config: { sourceRemoveOnLeave: false } });
+    const { a, b, room, offerA, offerB } = await twoInRoom();
+    expect((await a.iq(sessionAcceptXml(room, offerA.sid, 'aaaa1111', plan(1000)))).attrs.type).toBe('result');
+    expect((await b.iq(sessionAcceptXml(room, offerB.sid, 'bbbb2222', plan(2000)))).attrs.type).toBe('result');
+    await receiveJingle(a, room, 'source-add');
+    a.send(`<presence to="${room}/aaaa1111" type="unavailable"/>`);
+    await waitFor(() => (bridgeConference()?.endpoints.has('aaaa1111') ? 'endpoint A still on the bridge' : undefined));
+    await waitFor(() => (focus.getConference(room)?.participants.has('aaaa1111') ? 'A still a participant' : undefined));
+    expect(b.all(isJingle('source-remove'))).toEqual([]);
+  });
+});
 
 const AUDIO_NS = 'http://jitsi.org/jitmeet/audio';
 const VIDEO_NS = 'http://jitsi.org/jitmeet/video';

@@ -30,8 +30,11 @@ export type JingleAction =
   | 'transport-reject'
   | 'content-modify';
 
-/** Content names LJM uses for JVB sessions (PROTOCOL §4.3 item 1). */
-export type ContentName = 'audio' | 'video' | 'data';
+/**
+ * Content names: LJM uses `audio`, `video`, `data` for JVB sessions (PROTOCOL §4.3 item 1) and the SDP mids (`0`,
+ * `1`, …) for P2P sessions between clients (§8).
+ */
+export type ContentName = 'audio' | 'video' | 'data' | (string & {});
 
 /** `content@creator` (XEP-0166 §7.3). Optional in practice: Jicofo's source-add and LJM's JSON expansion omit it. */
 export type ContentCreator = 'initiator' | 'responder';

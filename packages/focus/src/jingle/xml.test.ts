@@ -546,6 +546,18 @@ describe('leniency where LJM is sloppy', () => {
     ]);
   });
 
+  it('accepts P2P contents named by SDP mid (PROTOCOL §8) and takes their media from the description', () => {
+    const j = parseJingle(
+      jingleXml(
+        `<content name="0" creator="initiator"><description xmlns="${NS_JINGLE_RTP}" media="audio"/></content>` +
+          `<content name="1" creator="initiator"><description xmlns="${NS_JINGLE_RTP}" media="video"/></content>`,
+        'action="session-initiate" sid="p2p1"',
+      ),
+    );
+    expect(j.contents.map((c) => [c.name, c.description?.media])).toEqual([['0', 'audio'], ['1', 'video']]);
+    expect(parseJingle(wire(j))).toEqual(j);
+  });
+
   it('accepts the <jingle> element itself, and a data content with sctpmap', () => {
     const el = parseXml(
       `<jingle xmlns="${NS_JINGLE}" action="session-initiate" sid="s"><content name="data" creator="initiator">` +
@@ -587,7 +599,6 @@ describe('parseJingle() on malformed input throws JingleParseError', () => {
     ['description-info', jingleXml('', 'action="description-info" sid="s1"'), 'feature-not-implemented'],
     ['security-info', jingleXml('', 'action="security-info" sid="s1"'), 'feature-not-implemented'],
     ['content without name', jingleXml('<content creator="initiator"/>'), 'bad-request'],
-    ['content named by mid (P2P)', jingleXml('<content name="0"/>'), 'bad-request'],
     ['bad creator', jingleXml('<content name="audio" creator="nobody"/>'), 'bad-request'],
     ['bad senders', jingleXml('<content name="audio" senders="all"/>'), 'bad-request'],
     ['bad description media', jingleXml(`<content name="audio"><description xmlns="${NS_JINGLE_RTP}" media="text"/></content>`), 'bad-request'],
@@ -620,6 +631,8 @@ describe('parseJingle() on malformed input throws JingleParseError', () => {
     ['bridge-session bad boolean', jingleXml(`<bridge-session xmlns="${NS_JITSI_FOCUS}" id="x" restart="yes"/>`), 'bad-request'],
     ['group without semantics (BUNDLE)', jingleXml('<group xmlns="urn:xmpp:jingle:apps:grouping:0"><content name="audio"/></group>'), 'bad-request'],
     ['reason without condition', jingleXml('<reason><text>why</text></reason>'), 'bad-request'],
+    ['content name with spaces', jingleXml('<content name="a b"/>'), 'bad-request'],
+    ['P2P content (mid name) whose description has no media', jingleXml(`<content name="0"><description xmlns="${NS_JINGLE_RTP}"/></content>`), 'bad-request'],
     ['reason with unknown condition', jingleXml('<reason><exploded/></reason>'), 'bad-request'],
     ['json-message not JSON', jingleXml(`<json-message xmlns="${NS_JITSI_MEET}">{sources:</json-message>`), 'bad-request'],
     ['json sources not an object', jingleXml(`<json-message xmlns="${NS_JITSI_MEET}">{"sources":[1]}</json-message>`), 'bad-request'],

@@ -91,7 +91,8 @@ const NOT_IMPLEMENTED_ACTIONS: ReadonlySet<string> = new Set([
   'security-info',
 ]);
 
-const CONTENT_NAMES: ReadonlySet<string> = new Set<ContentName>(['audio', 'video', 'data']);
+/** A content name: JVB sessions use audio/video/data, P2P sessions the SDP mids (RFC 8843 allows 1–16 token chars). */
+const CONTENT_NAME = /^[A-Za-z0-9!#$%&'*+.^_`{|}~-]{1,32}$/;
 const CREATORS: ReadonlySet<string> = new Set<ContentCreator>(['initiator', 'responder']);
 const SENDERS: ReadonlySet<string> = new Set<ContentSenders>(['both', 'initiator', 'responder', 'none', 'rejected']);
 const MEDIAS: ReadonlySet<string> = new Set<DescriptionMedia>(['audio', 'video', 'application']);
@@ -225,8 +226,8 @@ export function parseJingle(iq: Element): Jingle {
 function parseContent(el: Element): Content {
   const name = attr(el, 'name');
   if (name === undefined || name === '') throw badRequest('<content> without name');
-  if (!CONTENT_NAMES.has(name)) throw badRequest(`unknown content name '${name}'`);
-  const content: Content = { name: name as ContentName };
+  if (!CONTENT_NAME.test(name)) throw badRequest(`bad content name '${name.slice(0, 40)}'`);
+  const content: Content = { name };
   const creator = optEnum<ContentCreator>(el, 'creator', CREATORS);
   if (creator) content.creator = creator;
   const senders = optEnum<ContentSenders>(el, 'senders', SENDERS);
@@ -249,6 +250,7 @@ function parseContent(el: Element): Content {
 function parseDescription(el: Element, contentName: ContentName): RtpDescription {
   // Jicofo falls back to the content name when media is absent (EndpointSourceSet.fromJingle).
   const mediaAttr = attr(el, 'media') ?? (contentName === 'data' ? 'application' : contentName);
+  if (attr(el, 'media') === undefined && !MEDIAS.has(mediaAttr)) throw badRequest(`<description> without media in content '${contentName}'`);
   if (!MEDIAS.has(mediaAttr)) throw badRequest(`bad description@media '${mediaAttr}'`);
   const desc: RtpDescription = {
     media: mediaAttr as DescriptionMedia,
