@@ -792,7 +792,8 @@ export class Conference {
       try {
         this.#colibri.conferenceModify({ meetingId: this.meetingId, expire: true });
       } catch (err) {
-        this.log.warn({ err }, 'expiring the bridge conference failed');
+        // The bridge drops a conference by itself when its last endpoint expires: already gone is success.
+        if ((err as { code?: unknown }).code !== 'conference_not_found') this.log.warn({ err }, 'expiring the bridge conference failed');
       }
     }
     this.#bridgeConference = false;
