@@ -12,7 +12,7 @@ import type { DestinationStream, Logger } from 'pino';
 import { createXmppServer, resolveDomains, type XmppServer } from '@jitsi-one/xmpp';
 import { attachXmppWebSocket, createWebApp, XMPP_WEBSOCKET_PATH } from '@jitsi-one/web';
 import { COLIBRI_WS_PATH, createBridgeService, createStunServer, type BridgeService, type StunServer } from '@jitsi-one/bridge';
-import { FocusManager, focusBareJid } from '@jitsi-one/focus';
+import { DEFAULT_OFFER_CONFIG, FocusManager, focusBareJid, type OfferConfig } from '@jitsi-one/focus';
 import { type AppConfig, type AppConfigInput, loadConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './logger.js';
@@ -144,6 +144,17 @@ export function clientStunServers(services: readonly { type: string; host: strin
 }
 
 /**
+ * The video codecs the focus offers for bridge sessions (its offer order), as `/config.js`
+ * `videoQuality.codecPreferenceOrder` names them. lib-jitsi-meet must be told: it assumes the offer has its own
+ * preferred codecs (AV1 first on desktop Chrome) and otherwise misconfigures its sender (see `jvbVideoCodecs` in
+ * @jitsi-one/web).
+ */
+export function offeredVideoCodecs(video: OfferConfig['video'] = DEFAULT_OFFER_CONFIG.video): string[] {
+  const names = { av1: 'AV1', vp8: 'VP8', h264: 'H264', vp9: 'VP9' } as const;
+  return (['av1', 'vp8', 'h264', 'vp9'] as const).filter((k) => video[k] !== undefined).map((k) => names[k]);
+}
+
+/**
  * Loads the config, then starts everything. Rejects with ConfigError for configuration problems (including an
  * unusable port or certificate), leaving nothing running.
  */
@@ -207,6 +218,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     log: log.child({ component: 'web' }),
     stunServers: clientStunServers(xmppConfig.externalServices),
     websocketResume: config.xmpp.streamManagement,
+    jvbVideoCodecs: offeredVideoCodecs(),
   });
   const handler = app.callback();
   const server: HttpServer = http.insecureHttp

@@ -1,6 +1,8 @@
 /**
  * The koa app for everything HTTP except WebSocket upgrades (see `xmpp-mount.ts`): `/config.js`, `/about/health`,
- * the keep-alive answer on `/xmpp-websocket`, BOSH on `/http-bind`, and the built-in pages.
+ * the keep-alive answer on `/xmpp-websocket`, BOSH on `/http-bind`, the built-in pages, and the web client: its page
+ * at `/` and `/<room>` (any single path segment that is not one of the fixed routes) and its bundle under
+ * `/static/`, built in memory when the app is created (`client-bundle.ts`).
  *
  * Privacy: there is deliberately no access-log middleware, and request data (addresses, headers, paths) is never
  * logged. The client address is handed to the XMPP server only for its in-memory per-address limits.
@@ -13,13 +15,14 @@ import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { ConnectionInfo, XmppServer } from '@jitsi-one/xmpp';
 import type { WebConfig } from './config.js';
+import { CLIENT_ASSET_PREFIX, type ClientBundle, buildClientBundle } from './client-bundle.js';
 import { buildClientConfig, isValidHost, renderConfigJs, type IceServer, type RequestOrigin } from './routes/config-js.js';
 import { health } from './routes/health.js';
 import {
   DEFAULT_IMPRINT,
   DEFAULT_PRIVACY_NOTICE,
   STYLE_CSS,
-  renderHomePage,
+  renderClientPage,
   renderTextPage,
 } from './routes/pages.js';
 
@@ -46,6 +49,15 @@ export interface WebAppOptions {
   stunServers?: readonly IceServer[];
   /** Whether the XMPP server resumes WebSocket sessions (XEP-0198), for `enableWebsocketResume`. Default false. */
   websocketResume?: boolean;
+  /** The video codecs the focus offers for bridge sessions, for `videoQuality.codecPreferenceOrder`. Default VP8. */
+  jvbVideoCodecs?: readonly string[];
+  /** The MUC's `xmpp.muc.maxRoomNameLength`, which the client enforces too. Default 256 (the XMPP default). */
+  maxRoomNameLength?: number;
+  /**
+   * The web client's bundle. Default: built now, in memory (`buildClientBundle()`); requests for client assets wait
+   * for it. Tests that start many servers may share one build.
+   */
+  clientBundle?: Promise<ClientBundle>;
 }
 
 /** Sent with every response we generate (BOSH responses are written by the XMPP server). */
@@ -68,14 +80,28 @@ export function isSecureConnection(socket: unknown, insecureHttp: boolean): bool
   return insecureHttp || (socket as Partial<TLSSocket>).encrypted === true;
 }
 
-export function createWebApp({ config, xmpp, log, stunServers = [], websocketResume = false }: WebAppOptions): Koa {
+export function createWebApp({
+  config,
+  xmpp,
+  log,
+  stunServers = [],
+  websocketResume = false,
+  jvbVideoCodecs,
+  maxRoomNameLength = 256,
+  clientBundle,
+}: WebAppOptions): Koa {
   const behindProxy = config.http.insecureHttp;
   const privacyNotice = config.web.privacyNotice ?? DEFAULT_PRIVACY_NOTICE;
   const imprint = config.web.imprint ?? DEFAULT_IMPRINT;
-  const homePage = renderHomePage(xmpp.domains.domain);
+  const clientPage = renderClientPage({ maxRoomNameLength });
+  // Built once per app; a failed build is logged once and the client's assets answer 503.
+  const client: Promise<ClientBundle | undefined> = (clientBundle ?? buildClientBundle()).catch((err: unknown) => {
+    log.error({ err }, 'web client build failed');
+    return undefined;
+  });
   const privacyPage = renderTextPage('Privacy notice', privacyNotice);
   const imprintPage = renderTextPage('Imprint', imprint);
-  const clientOptions = { p2pEnabled: config.web.p2p.enabled, stunServers, websocketResume };
+  const clientOptions = { p2pEnabled: config.web.p2p.enabled, stunServers, websocketResume, ...(jvbVideoCodecs ? { jvbVideoCodecs } : {}) };
 
   const app = new Koa();
   // Koa's default error handler prints stacks (and would print request details) to stderr; route errors to our
@@ -111,7 +137,7 @@ export function createWebApp({ config, xmpp, log, stunServers = [], websocketRes
     }
 
     ctx.set(SECURITY_HEADERS);
-    const route = ROUTES.get(ctx.path);
+    const route = routeOf(ctx.path);
     if (!route) {
       ctx.status = 404;
       ctx.type = 'text/plain';
@@ -124,9 +150,29 @@ export function createWebApp({ config, xmpp, log, stunServers = [], websocketRes
       return;
     }
     switch (route) {
-      case 'home':
-        send(ctx, 'text/html; charset=utf-8', homePage);
+      case 'client-page':
+        send(ctx, 'text/html; charset=utf-8', clientPage);
         break;
+      case 'client-asset': {
+        const asset = (await client)?.get(ctx.path);
+        if (asset === undefined) {
+          ctx.status = (await client) === undefined ? 503 : 404;
+          ctx.type = 'text/plain';
+          ctx.body = ctx.status === 503 ? 'The web client is unavailable' : 'Not Found';
+          return;
+        }
+        // Revalidated on every load (no-cache), answered 304 while the ETag matches.
+        ctx.status = 200;
+        ctx.set('Cache-Control', 'no-cache');
+        ctx.type = asset.type;
+        ctx.etag = asset.etag;
+        if (ctx.fresh) {
+          ctx.status = 304;
+          return;
+        }
+        ctx.body = asset.body;
+        break;
+      }
       case 'privacy':
         send(ctx, 'text/html; charset=utf-8', privacyPage);
         break;
@@ -167,10 +213,19 @@ export function createWebApp({ config, xmpp, log, stunServers = [], websocketRes
   return app;
 }
 
-type Route = 'home' | 'privacy' | 'imprint' | 'style' | 'favicon' | 'health' | 'config' | 'websocket-keepalive';
+type Route =
+  | 'client-page'
+  | 'client-asset'
+  | 'privacy'
+  | 'imprint'
+  | 'style'
+  | 'favicon'
+  | 'health'
+  | 'config'
+  | 'websocket-keepalive';
 
 const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
-  ['/', 'home'],
+  ['/', 'client-page'],
   ['/privacy', 'privacy'],
   ['/imprint', 'imprint'],
   ['/style.css', 'style'],
@@ -179,6 +234,18 @@ const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
   ['/config.js', 'config'],
   ['/xmpp-websocket', 'websocket-keepalive'],
 ]);
+
+/**
+ * The fixed routes; then the client's assets; then any other single path segment is a meeting (`/<room>`: the client
+ * page, which explains illegal names itself). Deeper paths are 404.
+ */
+function routeOf(path: string): Route | undefined {
+  const fixed = ROUTES.get(path);
+  if (fixed !== undefined) return fixed;
+  if (path.startsWith(CLIENT_ASSET_PREFIX)) return 'client-asset';
+  if (/^\/[^/]+$/.test(path)) return 'client-page';
+  return undefined;
+}
 
 function send(ctx: Koa.Context, type: string, body: string): void {
   ctx.status = 200;

@@ -10,4 +10,7 @@ export { attachXmppWebSocket, chooseSubprotocol, XMPP_WEBSOCKET_PATH } from './x
 export type { XmppWebSocketMount, XmppWebSocketOptions } from './xmpp-mount.js';
 export { buildClientConfig, renderConfigJs, isValidHost } from './routes/config-js.js';
 export type { ClientConfigOptions, IceServer, RequestOrigin } from './routes/config-js.js';
-export { DEFAULT_PRIVACY_NOTICE, DEFAULT_IMPRINT, escapeHtml, textToHtml } from './routes/pages.js';
+export { DEFAULT_PRIVACY_NOTICE, DEFAULT_IMPRINT, escapeHtml, textToHtml, renderClientPage } from './routes/pages.js';
+export type { ClientPageOptions } from './routes/pages.js';
+export { buildClientBundle, CLIENT_ASSET_PREFIX } from './client-bundle.js';
+export type { ClientAsset, ClientBundle, BuildClientOptions } from './client-bundle.js';

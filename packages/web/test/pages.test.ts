@@ -39,15 +39,20 @@ describe('web helpers', () => {
       bridgeChannel: { preferSctp: false },
       flags: { ssrcRewritingEnabled: false },
       enableWebsocketResume: false,
+      // lib-jitsi-meet must not assume AV1 for the bridge connection when the focus offers only VP8.
+      videoQuality: { codecPreferenceOrder: ['VP8'], mobileCodecPreferenceOrder: ['VP8'] },
     });
     const cfg = buildClientConfig(
       domains,
       { secure: true, host: 'h' },
-      { p2pEnabled: false, stunServers: [{ urls: 'stun:h:3478' }], websocketResume: true },
+      { p2pEnabled: false, stunServers: [{ urls: 'stun:h:3478' }], websocketResume: true, jvbVideoCodecs: ['AV1', 'VP8'] },
     );
     expect(cfg).toMatchObject({
       p2p: { enabled: false, stunServers: [{ urls: 'stun:h:3478' }] },
       enableWebsocketResume: true,
+      videoQuality: { codecPreferenceOrder: ['AV1', 'VP8'], mobileCodecPreferenceOrder: ['AV1', 'VP8'] },
     });
+    // P2P codecs stay the browser's choice.
+    expect((cfg.p2p as Record<string, unknown>).codecPreferenceOrder).toBeUndefined();
   });
 });

@@ -42,6 +42,14 @@ export interface ClientConfigOptions {
    * default false is the safe answer.
    */
   ssrcRewriting?: boolean;
+  /**
+   * `videoQuality.codecPreferenceOrder` (and its mobile twin): the video codecs the focus offers for the bridge
+   * connection, e.g. `['VP8']`. lib-jitsi-meet does not intersect its own order (AV1, VP9, VP8, H264 on desktop
+   * Chrome) with the offer: told nothing, it configures a VP8 sender with AV1's scalability modes, Chrome rejects
+   * those encodings, and the failed suspend at the start of a P2P session leaves the bridge audio sender switched
+   * off when P2P ends. Default `['VP8']`, what the focus offers by default. P2P (browser to browser) is unaffected.
+   */
+  jvbVideoCodecs?: readonly string[];
 }
 
 /**
@@ -53,6 +61,7 @@ export function buildClientConfig(
   origin: RequestOrigin,
   options: ClientConfigOptions = {},
 ): Record<string, unknown> {
+  const jvbCodecs = options.jvbVideoCodecs ?? ['VP8'];
   return {
     hosts: {
       domain: domains.domain,
@@ -66,6 +75,7 @@ export function buildClientConfig(
       enabled: options.p2pEnabled ?? true,
       stunServers: (options.stunServers ?? []).map((s) => ({ urls: s.urls })),
     },
+    videoQuality: { codecPreferenceOrder: [...jvbCodecs], mobileCodecPreferenceOrder: [...jvbCodecs] },
     bridgeChannel: { preferSctp: false },
     flags: { ssrcRewritingEnabled: options.ssrcRewriting ?? false },
     analytics: { disabled: true },

@@ -1,6 +1,7 @@
 /**
- * The built-in HTML pages: a placeholder start page, the privacy notice and the imprint.
- * Pages load nothing but `/style.css` from this server (CSP `default-src 'self'`, no inline styles or scripts).
+ * The built-in HTML pages: the client page (the shell the web client renders into, for `/` and `/<room>`), the
+ * privacy notice and the imprint. Pages load only files from this server (CSP `default-src 'self'`), and have no
+ * inline styles or scripts.
  */
 
 /** Shown at `/privacy` unless `web.privacyNotice` is set. Keep it true: it is a promise to users. */
@@ -11,7 +12,8 @@ export const DEFAULT_PRIVACY_NOTICE = `This server is built to keep as little as
 - Room names, display names, chat messages and all other conference data are kept in memory only, never written to disk, and are gone when the conference ends.
 - Audio and video are forwarded to the other participants and are not recorded.
 - In a call with only two participants, audio and video may flow directly between the two browsers, which then learn each other's network address.
-- This site sets no cookies and loads nothing from third parties: no analytics, no external fonts or scripts.`;
+- This site sets no cookies and loads nothing from third parties: no analytics, no external fonts or scripts.
+- Your browser keeps, in its local storage on your device only: a random id, your display name, whether to join with microphone or camera off, and the names of the meetings you joined (you can forget them on the start page).`;
 
 /** Shown at `/imprint` unless `web.imprint` is set. */
 export const DEFAULT_IMPRINT = `The operator of this server has not provided an imprint.
@@ -69,13 +71,35 @@ ${body}
 `;
 }
 
-export function renderHomePage(domain: string): string {
-  return layout(
-    'jitsi-one',
-    `<h1>jitsi-one is running</h1>
-<p>This is a Jitsi-compatible conferencing server for <code>${escapeHtml(domain)}</code>.</p>
-<p>The web client is not installed yet. Jitsi clients can connect using <a href="/config.js">/config.js</a>.</p>`,
-  );
+/** What the client page tells the client (as `<meta name="jitsi-one:…">`; read by client/src/config.ts). */
+export interface ClientPageOptions {
+  /** The MUC's `maxRoomNameLength`, so the client refuses the names the server would. */
+  maxRoomNameLength: number;
+}
+
+/**
+ * The page for `/` and `/<room>`: `/config.js` and the client bundle (`/static/app.js`, deferred, in this order)
+ * render into `<main id="app">`. Without JavaScript the page says so; the footer links are always there.
+ */
+export function renderClientPage(opts: ClientPageOptions): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<meta name="jitsi-one:max-room-name-length" content="${Math.floor(opts.maxRoomNameLength)}">
+<title>Video meetings</title>
+<link rel="stylesheet" href="/static/app.css">
+<script src="/config.js" defer></script>
+<script src="/static/app.js" defer></script>
+</head>
+<body>
+<main id="app"><noscript><p>Meetings run in your browser and need JavaScript.</p></noscript></main>
+<footer class="site"><a href="/">Home</a> · <a href="/privacy">Privacy notice</a> · <a href="/imprint">Imprint</a></footer>
+</body>
+</html>
+`;
 }
 
 export function renderTextPage(title: string, text: string): string {

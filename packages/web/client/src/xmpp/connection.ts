@@ -1,0 +1,301 @@
+/**
+ * A small XMPP client over WebSocket, speaking exactly what strophe.js (and so lib-jitsi-meet) puts on the wire:
+ * RFC 7395 framing, SASL ANONYMOUS without initial response, resource binding without a requested resource, no
+ * session IQ, no stream management. IQ responses are matched by `id` only, as Strophe does.
+ *
+ * Incoming stanzas other than IQ responses go to the registered handlers in order; an IQ get/set that no handler
+ * takes is answered `service-unavailable` (RFC 6120 §8.4). XEP-0199 pings from the server are answered here.
+ *
+ * TODO(#6): BOSH fallback (PROTOCOL §2.2) behind the same interface, for networks that block WebSockets.
+ *
+ * References:
+ * - https://www.rfc-editor.org/rfc/rfc7395 (XMPP over WebSocket: §3.3 framing, §3.4 stream open, §3.6 close)
+ * - https://www.rfc-editor.org/rfc/rfc6120#section-6 (SASL), §7 (resource binding), §8.2.3 (IQ semantics)
+ * - https://www.rfc-editor.org/rfc/rfc4505 (ANONYMOUS mechanism)
+ * - https://xmpp.org/extensions/xep-0199.html (ping)
+ * - /work/shared/PROTOCOL.md §2.1, §2.3, §2.4
+ */
+import {
+  type Element,
+  NS_BIND,
+  NS_CLIENT,
+  NS_FRAMING,
+  NS_PING,
+  NS_SASL,
+  NS_STANZAS,
+  NS_STREAMS,
+  xml,
+} from '@jitsi-one/xmpp';
+import { Emitter } from '../events.js';
+import { parseFrame } from './dom.js';
+
+/** An IQ answered with `type="error"` (or not answered in time: condition `remote-server-timeout`). */
+export class IqError extends Error {
+  override readonly name = 'IqError';
+  /** The RFC 6120 defined condition, e.g. `item-not-found`. */
+  readonly condition: string;
+  /** The error stanza, when there was one. */
+  readonly stanza: Element | undefined;
+
+  constructor(condition: string, stanza?: Element) {
+    super(`IQ failed: ${condition}`);
+    this.condition = condition;
+    this.stanza = stanza;
+  }
+}
+
+/** Handles an incoming stanza; returns true when it took it (stops the other handlers). */
+export type StanzaHandler = (stanza: Element) => boolean;
+
+export interface XmppConnectionOptions {
+  /** `ws:`/`wss:` URL of the XMPP WebSocket endpoint (`config.websocket`). */
+  url: string;
+  /** The XMPP domain (`config.hosts.domain`). */
+  domain: string;
+  /** How long to wait for each step of the login. Default 10 s. */
+  timeoutMs?: number;
+}
+
+interface ConnectionEvents {
+  /** The connection is gone; `error` is set unless we closed it ourselves. */
+  closed: { error?: Error };
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+export class XmppConnection extends Emitter<ConnectionEvents> {
+  readonly #ws: WebSocket;
+  readonly #domain: string;
+  readonly #timeoutMs: number;
+  readonly #handlers: StanzaHandler[] = [];
+  readonly #pending = new Map<string, { resolve: (el: Element) => void; reject: (err: Error) => void; timer: number }>();
+  /** Frames received during login, consumed in order by {@link #nextFrame}. */
+  readonly #frames: Element[] = [];
+  #frameWaiter: ((el: Element | undefined) => void) | undefined;
+  #bound = false;
+  #closed = false;
+  #closedEmitted = false;
+  #nextId = 0;
+  readonly #idPrefix = Math.random().toString(36).slice(2, 8);
+  /** The full JID the server bound. */
+  jid = '';
+
+  private constructor(ws: WebSocket, domain: string, timeoutMs: number) {
+    super();
+    this.#ws = ws;
+    this.#domain = domain;
+    this.#timeoutMs = timeoutMs;
+    ws.addEventListener('message', (ev) => this.#onFrame(String(ev.data)));
+    ws.addEventListener('close', () => this.#onClosed(this.#closed ? undefined : new Error('connection dropped')));
+  }
+
+  /** Opens the WebSocket, authenticates anonymously and binds a resource. */
+  static async connect(opts: XmppConnectionOptions): Promise<XmppConnection> {
+    const ws = new WebSocket(opts.url, 'xmpp');
+    const conn = new XmppConnection(ws, opts.domain, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        ws.addEventListener('open', () => resolve(), { once: true });
+        ws.addEventListener('error', () => reject(new Error(`cannot open ${opts.url}`)), { once: true });
+      });
+      await conn.#login();
+      return conn;
+    } catch (err) {
+      conn.close();
+      throw err;
+    }
+  }
+
+  /** False once closed (by either side). */
+  get connected(): boolean {
+    return !this.#closed;
+  }
+
+  /** A fresh stanza id. */
+  nextId(): string {
+    return `${this.#idPrefix}:${++this.#nextId}`;
+  }
+
+  /** Registers a handler for incoming stanzas (presence, message, IQ get/set); returns the unregister function. */
+  addHandler(handler: StanzaHandler): () => void {
+    this.#handlers.push(handler);
+    return () => {
+      const i = this.#handlers.indexOf(handler);
+      if (i >= 0) this.#handlers.splice(i, 1);
+    };
+  }
+
+  /** Sends a stanza (`xmlns="jabber:client"` is added when missing). */
+  send(stanza: Element): void {
+    if (this.#closed) return;
+    if (stanza.attrs.xmlns === undefined) stanza.attrs.xmlns = NS_CLIENT;
+    this.#ws.send(stanza.toString());
+  }
+
+  /**
+   * Sends an IQ get/set (an `id` is added when missing) and resolves with the `result`; rejects with {@link IqError}
+   * on `error` or after `timeoutMs`.
+   */
+  iq(stanza: Element, timeoutMs = this.#timeoutMs): Promise<Element> {
+    const id = (stanza.attrs.id as string | undefined) ?? this.nextId();
+    stanza.attrs.id = id;
+    return new Promise<Element>((resolve, reject) => {
+      if (this.#closed) {
+        reject(new Error('not connected'));
+        return;
+      }
+      const timer = window.setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new IqError('remote-server-timeout'));
+      }, timeoutMs);
+      this.#pending.set(id, { resolve, reject, timer });
+      this.send(stanza);
+    });
+  }
+
+  /** Answers an IQ get/set with an empty result, or with `payload` in it. */
+  reply(request: Element, payload?: Element): void {
+    this.send(xml('iq', { type: 'result', id: request.attrs.id as string, to: request.attrs.from as string | undefined }, payload));
+  }
+
+  /** Answers an IQ get/set with an error (RFC 6120 §8.3). */
+  replyError(request: Element, condition: string, type = 'cancel'): void {
+    this.send(
+      xml(
+        'iq',
+        { type: 'error', id: request.attrs.id as string, to: request.attrs.from as string | undefined },
+        xml('error', { type }, xml(condition, { xmlns: NS_STANZAS })),
+      ),
+    );
+  }
+
+  /** Closes the stream (RFC 7395 §3.6) and the socket. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(`<close xmlns="${NS_FRAMING}"/>`);
+      this.#ws.close();
+    } catch {
+      // The socket is already failing; the close event reports it.
+    }
+    this.#onClosed(undefined);
+  }
+
+  async #login(): Promise<void> {
+    // RFC 7395 §3.4 / PROTOCOL §2.1: <open/>, then the features in their own frame.
+    let features = await this.#openStream();
+    const mechanisms = features.getChild('mechanisms', NS_SASL)?.getChildren('mechanism').map((m) => m.getText()) ?? [];
+    if (!mechanisms.includes('ANONYMOUS')) throw new Error('the server does not offer anonymous login');
+    // RFC 4505: ANONYMOUS with no initial response (strophe sends none).
+    this.#ws.send(`<auth xmlns="${NS_SASL}" mechanism="ANONYMOUS"/>`);
+    const outcome = await this.#nextFrame();
+    if (outcome.name !== 'success') throw new Error('anonymous login refused');
+    features = await this.#openStream();
+    if (features.getChild('bind', NS_BIND) === undefined) throw new Error('the server offers no resource binding');
+    // RFC 6120 §7.6: no <resource/>, the server picks one.
+    const id = this.nextId();
+    this.#ws.send(xml('iq', { xmlns: NS_CLIENT, type: 'set', id }, xml('bind', { xmlns: NS_BIND })).toString());
+    const bound = await this.#nextFrame();
+    const jid = bound.getChild('bind', NS_BIND)?.getChildText('jid');
+    if (bound.name !== 'iq' || bound.attrs.id !== id || bound.attrs.type !== 'result' || !jid?.includes('/')) {
+      throw new Error('resource binding failed');
+    }
+    this.jid = jid;
+    this.#bound = true;
+    for (const f of this.#frames.splice(0)) this.#dispatch(f);
+  }
+
+  async #openStream(): Promise<Element> {
+    this.#ws.send(`<open xmlns="${NS_FRAMING}" to="${this.#domain}" version="1.0"/>`);
+    const open = await this.#nextFrame();
+    if (open.name !== 'open' || open.attrs.xmlns !== NS_FRAMING) throw new Error('unexpected stream header');
+    const features = await this.#nextFrame();
+    if (features.name !== 'stream:features' && !(features.name === 'features' && features.attrs.xmlns === NS_STREAMS)) {
+      throw new Error('no stream features');
+    }
+    return features;
+  }
+
+  #nextFrame(): Promise<Element> {
+    const queued = this.#frames.shift();
+    if (queued !== undefined) return Promise.resolve(queued);
+    return new Promise<Element>((resolve, reject) => {
+      const timer = window.setTimeout(() => {
+        this.#frameWaiter = undefined;
+        reject(new Error('the XMPP server did not answer'));
+      }, this.#timeoutMs);
+      this.#frameWaiter = (el) => {
+        window.clearTimeout(timer);
+        this.#frameWaiter = undefined;
+        if (el === undefined) reject(new Error('connection closed during login'));
+        else resolve(el);
+      };
+    });
+  }
+
+  #onFrame(data: string): void {
+    const el = parseFrame(data);
+    if (el === undefined) {
+      this.#onClosed(new Error('malformed data from the server'));
+      return;
+    }
+    if (el.name === 'close' && el.attrs.xmlns === NS_FRAMING) {
+      this.#onClosed(new Error('the server closed the stream'));
+      return;
+    }
+    if (el.name === 'stream:error' || (el.name === 'error' && el.attrs.xmlns === NS_STREAMS)) {
+      const condition = el.children.find((c) => typeof c !== 'string') as Element | undefined;
+      this.#onClosed(new Error(`stream error: ${condition?.name ?? 'unknown'}`));
+      return;
+    }
+    if (!this.#bound) {
+      if (this.#frameWaiter !== undefined) this.#frameWaiter(el);
+      else this.#frames.push(el);
+      return;
+    }
+    this.#dispatch(el);
+  }
+
+  #dispatch(el: Element): void {
+    const type = el.attrs.type as string | undefined;
+    if (el.name === 'iq' && (type === 'result' || type === 'error')) {
+      const id = el.attrs.id as string | undefined;
+      const p = id === undefined ? undefined : this.#pending.get(id);
+      if (p === undefined || id === undefined) return;
+      this.#pending.delete(id);
+      window.clearTimeout(p.timer);
+      if (type === 'result') p.resolve(el);
+      else {
+        const cond = (el.getChild('error')?.children.find((c) => typeof c !== 'string' && c.attrs.xmlns === NS_STANZAS) as Element | undefined)?.name;
+        p.reject(new IqError(cond ?? 'undefined-condition', el));
+      }
+      return;
+    }
+    for (const h of [...this.#handlers]) {
+      try {
+        if (h(el)) return;
+      } catch (err) {
+        console.error('stanza handler failed', err);
+      }
+    }
+    if (el.name === 'iq' && (type === 'get' || type === 'set')) {
+      if (type === 'get' && el.getChild('ping', NS_PING) !== undefined) this.reply(el);
+      else this.replyError(el, 'service-unavailable');
+    }
+  }
+
+  #onClosed(error: Error | undefined): void {
+    this.#closed = true;
+    this.#frameWaiter?.(undefined);
+    for (const [id, p] of this.#pending) {
+      window.clearTimeout(p.timer);
+      p.reject(new Error('connection closed'));
+      this.#pending.delete(id);
+    }
+    if (this.#ws.readyState === WebSocket.OPEN || this.#ws.readyState === WebSocket.CONNECTING) this.#ws.close();
+    if (this.#closedEmitted) return;
+    this.#closedEmitted = true;
+    this.emit('closed', error === undefined ? {} : { error });
+  }
+}

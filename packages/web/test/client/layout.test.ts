@@ -1,0 +1,30 @@
+/** Tile grid and receive heights (client/src/ui/layout.ts). */
+import { describe, expect, it } from 'vitest';
+import { gridFor, receiveHeightFor } from '../../client/src/ui/layout.js';
+
+describe('gridFor()', () => {
+  it.each([
+    [1, 1000, 560, 1, 1],
+    [2, 1000, 560, 2, 1],
+    [3, 1000, 560, 2, 2],
+    [4, 1000, 560, 2, 2],
+    [9, 1600, 900, 3, 3],
+    [3, 1800, 400, 3, 1], // a wide window: side by side
+    [3, 380, 700, 1, 3], // a phone held upright: stacked
+  ])('%i tiles in %i×%i: %i columns, %i rows', (n, w, hgt, cols, rows) => {
+    expect(gridFor(n, w, hgt)).toMatchObject({ cols, rows });
+  });
+
+  it('tiles are 16:9 and fit the area', () => {
+    const g = gridFor(5, 1200, 700);
+    expect(g.tileWidth / g.tileHeight).toBeCloseTo(16 / 9);
+    expect(g.cols * g.tileWidth).toBeLessThanOrEqual(1200);
+    expect(g.rows * g.tileHeight).toBeLessThanOrEqual(700);
+  });
+});
+
+describe('receiveHeightFor()', () => {
+  it('asks for the smallest simulcast layer that fills the tile', () => {
+    expect([0, 120, 200, 201, 400, 401, 1080].map(receiveHeightFor)).toEqual([0, 180, 180, 360, 360, 720, 720]);
+  });
+});
