@@ -16,6 +16,7 @@ export interface BenchModule {
 const BENCHES: Record<string, () => Promise<BenchModule>> = {
   bridge: () => import('./bridge/index.js'),
   muc: () => import('./muc/index.js'),
+  join: () => import('./join/index.js'),
   srtp: () => import('./srtp/srtp.js'),
   fuzz: () => import('./fuzz/fuzz.js'),
 };
