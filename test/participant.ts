@@ -450,6 +450,7 @@ export class Participant {
     this.#jvb.pump = new MediaPump({ audioSsrc: this.opts.ssrcs.audio, audioPt: pt('audio', /opus/i, 111), audioLevelExtId: this.#audioLevelId, videoPt: pt('video', /vp8/i, 100), layers: video.layers });
     this.#jvbAccepted = true;
     dt.onStateChange.subscribe(() => this.#route());
+    answerKeyFrameRequests(dt, () => this.#jvb?.pump);
     this.#route();
   }
 
@@ -501,7 +502,8 @@ export class Participant {
       return;
     }
     p2p?.pump?.stop();
-    if (!this.#left && this.#jvbAccepted && jvb?.pump !== undefined && !jvb.pump.running) jvb.pump.start(sender(jvb.dt));
+    // Start once DTLS is up, so the first key frame is not lost before the transport can carry it.
+    if (!this.#left && this.#jvbAccepted && jvb?.pump !== undefined && !jvb.pump.running && jvb.dt.state === 'connected') jvb.pump.start(sender(jvb.dt));
   }
 
   // ------------------------------------------------------------------------------------------------------------- P2P
@@ -562,6 +564,7 @@ export class Participant {
       if (!s.ended) this.#onRtp(p, this.receivedP2p);
     });
     dt.onStateChange.subscribe(() => this.#route());
+    answerKeyFrameRequests(dt, () => s.pump);
   }
 
   async #startP2p(peer: string): Promise<void> {
@@ -683,6 +686,16 @@ export class Participant {
     await this.#closePcs();
     await this.link.close();
   }
+}
+
+/** Answers RTCP PLI (RFC 4585) and FIR (RFC 5104) for our SSRCs with a key frame on the next frame, as an encoder does. */
+function answerKeyFrameRequests(dt: RTCDtlsTransport, pump: () => MediaPump | undefined): void {
+  dt.onRtcp.subscribe((pkt) => {
+    if (pkt.type !== 206) return;
+    const fb = (pkt as { feedback?: { count?: number; mediaSsrc?: number; entries?: Array<{ ssrc: number }> } }).feedback;
+    if (fb?.count === 1 && fb.mediaSsrc !== undefined) pump()?.keyFrame(fb.mediaSsrc);
+    else if (fb?.count === 4) for (const e of fb.entries ?? []) pump()?.keyFrame(e.ssrc);
+  });
 }
 
 /** Puts a built RTP packet on a DTLS transport below werift's RTP sender (werift encrypts it). */

@@ -78,6 +78,7 @@ interface LayerState extends VideoLayer {
   pic: number;
   tl0: number;
   frames: number;
+  keyRequested: boolean;
 }
 
 export interface PumpOptions {
@@ -98,7 +99,7 @@ export class MediaPump {
 
   constructor(opts: PumpOptions) {
     this.#opts = opts;
-    this.#layers = opts.layers.map((l, i) => ({ ...l, seq: 2000 + i * 10_000, ts: 90_000, pic: 0x1234 + i * 100, tl0: 0, frames: 0 }));
+    this.#layers = opts.layers.map((l, i) => ({ ...l, seq: 2000 + i * 10_000, ts: 90_000, pic: 0x1234 + i * 100, tl0: 0, frames: 0, keyRequested: false }));
   }
 
   get running(): boolean {
@@ -125,9 +126,15 @@ export class MediaPump {
     );
   }
 
-  /** The next VP8 frame of a layer, as one RTP packet (key frame first and every 30 frames). */
+  /** Makes the next frame of the layer with this SSRC (of every layer when omitted) a key frame, as an encoder does on PLI/FIR. */
+  keyFrame(ssrc?: number): void {
+    for (const v of this.#layers) if (ssrc === undefined || v.ssrc === ssrc) v.keyRequested = true;
+  }
+
+  /** The next VP8 frame of a layer, as one RTP packet (key frame first, every 30 frames, and on request). */
   #frame(v: LayerState): Buffer {
-    const key = v.frames % 30 === 0;
+    const key = v.frames % 30 === 0 || v.keyRequested;
+    v.keyRequested = false;
     v.frames++;
     v.tl0 = (v.tl0 + 1) & 0xff;
     // Payload descriptor: X, S, PID 0; I with a 15-bit PictureID, L TL0PICIDX, T TID 0.
