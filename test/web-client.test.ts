@@ -37,6 +37,8 @@ interface InboundStats {
   participantId: string;
   sourceName: string;
   kind: 'audio' | 'video';
+  /** The connection it arrives on (two people go peer to peer after `backToP2PDelay`; counters restart). */
+  path: 'jvb' | 'p2p';
   bytesReceived: number;
   framesDecoded?: number;
 }
@@ -93,12 +95,12 @@ async function waitForAsync(check: () => Promise<string | undefined>, timeoutMs 
  * bytes have risen by at least `minFrames` / `minBytes` over a baseline taken now.
  */
 async function expectMediaFlowing(receivers: readonly Person[], senders: (r: Person) => readonly Person[], opts = { minFrames: 15, minBytes: 2000 }): Promise<void> {
-  const key = (r: Person, s: Person, kind: string): string => `${r.name}<-${s.name}:${kind}`;
+  const key = (r: Person, s: Person, kind: string, path: string | undefined): string => `${r.name}<-${s.name}:${kind}:${path ?? ''}`;
   const base = new Map<string, number>();
   for (const r of receivers) {
     for (const st of await stats(r)) {
       const s = [...people.values()].find((x) => x.id === st.participantId);
-      if (s !== undefined) base.set(key(r, s, st.kind), st.kind === 'video' ? (st.framesDecoded ?? 0) : st.bytesReceived);
+      if (s !== undefined) base.set(key(r, s, st.kind, st.path), st.kind === 'video' ? (st.framesDecoded ?? 0) : st.bytesReceived);
     }
   }
   await waitForAsync(async () => {
@@ -107,8 +109,8 @@ async function expectMediaFlowing(receivers: readonly Person[], senders: (r: Per
       for (const s of senders(r)) {
         const v = all.find((x) => x.participantId === s.id && x.kind === 'video');
         const a = all.find((x) => x.participantId === s.id && x.kind === 'audio');
-        const frames = (v?.framesDecoded ?? 0) - (base.get(key(r, s, 'video')) ?? 0);
-        const bytes = (a?.bytesReceived ?? 0) - (base.get(key(r, s, 'audio')) ?? 0);
+        const frames = (v?.framesDecoded ?? 0) - (base.get(key(r, s, 'video', v?.path)) ?? 0);
+        const bytes = (a?.bytesReceived ?? 0) - (base.get(key(r, s, 'audio', a?.path)) ?? 0);
         if (frames < opts.minFrames) return `${r.name} decoded ${frames} new frames from ${s.name}: ${JSON.stringify(all)}`;
         if (bytes < opts.minBytes) return `${r.name} received ${bytes} new audio bytes from ${s.name}: ${JSON.stringify(all)}`;
       }

@@ -8,8 +8,22 @@ export interface ClientConfig {
   hosts: { domain: string; muc: string; focus?: string };
   /** `ws:`/`wss:` URL of XMPP over WebSocket. */
   websocket?: string;
-  /** BOSH URL (TODO(#6): fallback transport). */
+  /** BOSH URL (`/http-bind`): the transport when the WebSocket cannot be opened. */
   bosh?: string;
+  /** Peer-to-peer for two (LJM `config.p2p`, PROTOCOL §1.3, §8). */
+  p2p?: {
+    /** Default true (LJM treats a missing `p2p` as enabled). */
+    enabled?: boolean;
+    /** ICE servers of the P2P connection: the server's own STUN by default. */
+    stunServers?: Array<{ urls: string | string[]; username?: string; credential?: string }>;
+    iceTransportPolicy?: RTCIceTransportPolicy;
+    /** Seconds to wait before going back to P2P after a participant left (LJM default 5). */
+    backToP2PDelay?: number;
+  };
+  /** LJM's test switches: take the P2P initiator or responder role whatever the endpoint ids say. */
+  testing?: { forceInitiator?: boolean; forceResponder?: boolean };
+  /** Jitsi Meet's "do not keep this room in the recent list" (the server's `web.recentRooms: false`). */
+  doNotStoreRoom?: boolean;
 }
 
 declare global {
@@ -31,6 +45,25 @@ export function readConfig(): ClientConfig {
 export function websocketUrl(c: ClientConfig): string {
   if (c.websocket !== undefined && /^wss?:/.test(c.websocket)) return c.websocket;
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/xmpp-websocket`;
+}
+
+/** `config.p2p` as the conference uses it (LJM defaults: enabled, 5 s back-to-P2P delay). */
+export function p2pOptions(c: ClientConfig): {
+  enabled: boolean;
+  iceServers: RTCIceServer[];
+  iceTransportPolicy?: RTCIceTransportPolicy;
+  backToP2PDelayMs: number;
+  force?: 'initiator' | 'responder';
+} {
+  const p = c.p2p ?? {};
+  const delay = Number(p.backToP2PDelay ?? 5);
+  return {
+    enabled: p.enabled !== false,
+    iceServers: (p.stunServers ?? []).filter((s) => s !== null && typeof s === 'object' && s.urls !== undefined),
+    ...(p.iceTransportPolicy === 'relay' || p.iceTransportPolicy === 'all' ? { iceTransportPolicy: p.iceTransportPolicy } : {}),
+    backToP2PDelayMs: Number.isFinite(delay) && delay >= 0 ? delay * 1000 : 5000,
+    ...(c.testing?.forceInitiator === true ? { force: 'initiator' as const } : c.testing?.forceResponder === true ? { force: 'responder' as const } : {}),
+  };
 }
 
 /** A numeric `<meta name="jitsi-one:NAME" content="N">`, or `fallback`. */

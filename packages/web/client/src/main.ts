@@ -4,7 +4,7 @@
  */
 import './app.css';
 import { Conference } from './conference/conference.js';
-import { metaNumber, readConfig, websocketUrl } from './config.js';
+import { metaNumber, p2pOptions, readConfig, websocketUrl } from './config.js';
 import { installDebugHook, setDebugMeeting, setDebugView } from './debug.js';
 import { DEFAULT_MAX_ROOM_NAME_LENGTH, normalizeRoomName, roomNameProblem, suggestRoomName } from './room-name.js';
 import { LocalSettings } from './storage.js';
@@ -39,7 +39,8 @@ function errorView(title: string, message: string, suggestion?: string): HTMLEle
 
 async function main(): Promise<void> {
   installDebugHook();
-  const settings = new LocalSettings(storage());
+  // The server may switch recent rooms off (`doNotStoreRoom`, as in Jitsi Meet's config.js).
+  const settings = new LocalSettings(storage(), { recentRooms: window.config?.doNotStoreRoom !== true });
   const maxLength = metaNumber('max-room-name-length', DEFAULT_MAX_ROOM_NAME_LENGTH);
   const path = location.pathname;
   if (path === '/' || path === '') {
@@ -77,6 +78,8 @@ async function join(room: string, settings: LocalSettings, req: JoinRequest): Pr
       displayName: req.displayName,
       machineUid: settings.userId,
       media: req.media,
+      boshUrl: config.bosh,
+      p2p: p2pOptions(config),
     });
   } catch (err) {
     req.media.close();
@@ -95,13 +98,14 @@ async function join(room: string, settings: LocalSettings, req: JoinRequest): Pr
     conference,
     media: req.media,
     displayName: req.displayName,
+    settings,
     onLeave: () => {
       void conference.leave().finally(() => finish('You left the meeting.'));
     },
   });
   conference.on('ended', ({ reason }) => finish(reason));
   window.addEventListener('pagehide', () => void conference.leave());
-  setDebugMeeting(conference, view.tiles);
+  setDebugMeeting(conference, view.tiles, req.media);
   setDebugView('meeting');
   show(view.el);
 }

@@ -1,9 +1,9 @@
 /**
  * Everything the client keeps in the browser, in local storage only (no cookies, no other storage): a random user
- * id (the conference IQ's `machine-uid`), the display name, the join options, and recent meeting names, which the
- * user can forget one by one or all at once. Keys are prefixed `jitsi-one.`; the full list is {@link STORAGE_KEYS}.
- *
- * TODO(#6): a server setting that disables recent rooms; device choice.
+ * id (the conference IQ's `machine-uid`), the display name, the join options, the chosen camera and microphone, UI
+ * settings (tile or stage view), and recent meeting names, which the user can forget one by one or all at once and
+ * the server can switch off (`web.recentRooms: false` → `doNotStoreRoom` in `/config.js`). Keys are prefixed
+ * `jitsi-one.`; the full list is {@link STORAGE_KEYS}.
  */
 
 /** The subset of the Web Storage API used (so the class runs on a fake in unit tests). */
@@ -19,6 +19,8 @@ export const STORAGE_KEYS = {
   displayName: 'jitsi-one.displayName',
   joinOptions: 'jitsi-one.joinOptions',
   recentRooms: 'jitsi-one.recentRooms',
+  devices: 'jitsi-one.devices',
+  ui: 'jitsi-one.ui',
 } as const;
 
 /** How many recent meetings are remembered. */
@@ -35,12 +37,36 @@ export interface JoinOptions {
   videoMuted: boolean;
 }
 
+/** The chosen devices (`deviceId`s from enumerateDevices); absent = the browser's default. */
+export interface DeviceChoice {
+  audioInput?: string;
+  videoInput?: string;
+}
+
+/** Meeting layout: all tiles in a grid, or one large (active speaker, screen share) with a filmstrip. */
+export type ViewMode = 'tile' | 'stage';
+
+export interface UiSettings {
+  view: ViewMode;
+}
+
 export class LocalSettings {
   readonly #store: StorageLike | undefined;
+  readonly #recentRoomsEnabled: boolean;
 
-  /** `store` undefined (storage blocked): nothing is remembered. */
-  constructor(store: StorageLike | undefined) {
+  /**
+   * `store` undefined (storage blocked): nothing is remembered. With `recentRooms: false` (the server's
+   * `doNotStoreRoom`) no meeting name is stored, and any stored earlier is forgotten now.
+   */
+  constructor(store: StorageLike | undefined, opts: { recentRooms?: boolean } = {}) {
     this.#store = store;
+    this.#recentRoomsEnabled = opts.recentRooms ?? true;
+    if (!this.#recentRoomsEnabled) this.forgetAllRooms();
+  }
+
+  /** Whether recent meetings are kept (the server may switch it off). */
+  get recentRoomsEnabled(): boolean {
+    return this.#recentRoomsEnabled;
   }
 
   /** A random id for this browser, created on first use. */
@@ -60,7 +86,7 @@ export class LocalSettings {
   }
 
   set displayName(name: string) {
-    if (name === '') this.#store?.removeItem(STORAGE_KEYS.displayName);
+    if (name === '') this.#remove(STORAGE_KEYS.displayName);
     else this.#set(STORAGE_KEYS.displayName, name);
   }
 
@@ -73,8 +99,34 @@ export class LocalSettings {
     this.#set(STORAGE_KEYS.joinOptions, JSON.stringify({ audioMuted: o.audioMuted, videoMuted: o.videoMuted }));
   }
 
-  /** Recent meetings, most recent first. */
+  get devices(): DeviceChoice {
+    const v = this.#json(STORAGE_KEYS.devices) as Record<string, unknown> | undefined;
+    const out: DeviceChoice = {};
+    if (typeof v?.audioInput === 'string' && v.audioInput !== '') out.audioInput = v.audioInput;
+    if (typeof v?.videoInput === 'string' && v.videoInput !== '') out.videoInput = v.videoInput;
+    return out;
+  }
+
+  /** Remembers the chosen camera / microphone (merged with the stored choice; `''` returns to the default). */
+  setDevice(kind: keyof DeviceChoice, deviceId: string): void {
+    const next: DeviceChoice = { ...this.devices, [kind]: deviceId };
+    if (deviceId === '') delete next[kind];
+    if (next.audioInput === undefined && next.videoInput === undefined) this.#remove(STORAGE_KEYS.devices);
+    else this.#set(STORAGE_KEYS.devices, JSON.stringify(next));
+  }
+
+  get ui(): UiSettings {
+    const v = this.#json(STORAGE_KEYS.ui) as Record<string, unknown> | undefined;
+    return { view: v?.view === 'stage' ? 'stage' : 'tile' };
+  }
+
+  set ui(u: UiSettings) {
+    this.#set(STORAGE_KEYS.ui, JSON.stringify({ view: u.view }));
+  }
+
+  /** Recent meetings, most recent first (none when the server disabled them). */
   get recentRooms(): RecentRoom[] {
+    if (!this.#recentRoomsEnabled) return [];
     const v = this.#json(STORAGE_KEYS.recentRooms);
     if (!Array.isArray(v)) return [];
     return v
@@ -84,18 +136,19 @@ export class LocalSettings {
 
   /** Puts a meeting first in the recent list. */
   rememberRoom(name: string, now = Date.now()): void {
+    if (!this.#recentRoomsEnabled) return;
     const rooms = [{ name, joinedAt: now }, ...this.recentRooms.filter((r) => r.name !== name)].slice(0, MAX_RECENT_ROOMS);
     this.#set(STORAGE_KEYS.recentRooms, JSON.stringify(rooms));
   }
 
   forgetRoom(name: string): void {
     const rooms = this.recentRooms.filter((r) => r.name !== name);
-    if (rooms.length === 0) this.#store?.removeItem(STORAGE_KEYS.recentRooms);
+    if (rooms.length === 0) this.#remove(STORAGE_KEYS.recentRooms);
     else this.#set(STORAGE_KEYS.recentRooms, JSON.stringify(rooms));
   }
 
   forgetAllRooms(): void {
-    this.#store?.removeItem(STORAGE_KEYS.recentRooms);
+    this.#remove(STORAGE_KEYS.recentRooms);
   }
 
   #get(key: string): string | undefined {
@@ -111,6 +164,14 @@ export class LocalSettings {
       this.#store?.setItem(key, value);
     } catch {
       // Storage full or blocked: the setting is simply not remembered.
+    }
+  }
+
+  #remove(key: string): void {
+    try {
+      this.#store?.removeItem(key);
+    } catch {
+      // Storage blocked: nothing to forget.
     }
   }
 

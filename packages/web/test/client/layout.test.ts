@@ -1,6 +1,6 @@
 /** Tile grid and receive heights (client/src/ui/layout.ts). */
 import { describe, expect, it } from 'vitest';
-import { gridFor, receiveHeightFor } from '../../client/src/ui/layout.js';
+import { gridFor, receiveHeightFor, stageLayoutFor } from '../../client/src/ui/layout.js';
 
 describe('gridFor()', () => {
   it.each([
@@ -26,5 +26,23 @@ describe('gridFor()', () => {
 describe('receiveHeightFor()', () => {
   it('asks for the smallest simulcast layer that fills the tile', () => {
     expect([0, 120, 200, 201, 400, 401, 1080].map(receiveHeightFor)).toEqual([0, 180, 180, 360, 360, 720, 720]);
+  });
+});
+
+describe('stageLayoutFor()', () => {
+  it('puts one large 16:9 tile above a filmstrip of small ones', () => {
+    const s = stageLayoutFor(2, 1000, 560);
+    expect(s.thumbHeight).toBe(112);
+    expect(s.stageHeight).toBeCloseTo(560 - 112 - 8);
+    expect(s.stageWidth / s.stageHeight).toBeCloseTo(16 / 9);
+    expect(receiveHeightFor(s.stageHeight)).toBe(720);
+    expect(receiveHeightFor(s.thumbHeight)).toBe(180);
+  });
+
+  it('fits a phone held upright, and needs no filmstrip for a single tile', () => {
+    const s = stageLayoutFor(3, 370, 600);
+    expect(s.stageWidth).toBe(370);
+    expect(s.thumbHeight).toBe(120);
+    expect(stageLayoutFor(0, 800, 450)).toMatchObject({ stageWidth: 800, stageHeight: 450, thumbHeight: 0 });
   });
 });

@@ -1,7 +1,7 @@
 /** MUC presence as LJM writes and reads it (client/src/conference/presence.ts, PROTOCOL §3.3–§3.4). */
 import { describe, expect, it } from 'vitest';
 import { xml } from '@jitsi-one/xmpp';
-import { buildPresence, capsString, isSourceOff, parseOccupantPresence, parseSourceInfo } from '../../client/src/conference/presence.js';
+import { buildPresence, capsString, isSharingScreen, isSourceOff, parseOccupantPresence, parseRaisedHand, parseSourceInfo } from '../../client/src/conference/presence.js';
 
 const ROOM = 'room1@conference.example';
 
@@ -49,5 +49,38 @@ describe('presence', () => {
 
   it('the caps string lists the features sorted, each followed by < (XEP-0115 §5.1)', () => {
     expect(capsString(['b', 'a'])).toBe('a<b<');
+  });
+
+  it('a screen share is source <ep>-v1 with videoType desktop; a raised hand is jitsi_participant_raisedHand (Jitsi Meet)', () => {
+    const p = buildPresence(`${ROOM}/abcd1234`, { endpointId: 'abcd1234', displayName: 'Ada', statsId: 's1', video: { muted: false }, desktop: { muted: false }, raisedHand: 1724142400000 }, false);
+    expect(JSON.parse(p.getChildText('SourceInfo') ?? '')).toEqual({
+      'abcd1234-v0': { muted: false, videoType: 'camera' },
+      'abcd1234-v1': { muted: false, videoType: 'desktop' },
+    });
+    expect(p.getChildText('jitsi_participant_raisedHand')).toBe('1724142400000');
+    // Lowered after raising: 0, as Jitsi Meet sends; never raised: no element.
+    expect(buildPresence(`${ROOM}/a`, { endpointId: 'a', displayName: '', statsId: 's', raisedHand: 0 }, false).getChildText('jitsi_participant_raisedHand')).toBe('0');
+    expect(buildPresence(`${ROOM}/a`, { endpointId: 'a', displayName: '', statsId: 's' }, false).getChild('jitsi_participant_raisedHand')).toBeUndefined();
+
+    const o = parseOccupantPresence(
+      xml('presence', { from: `${ROOM}/abcd1234` }, xml('x', { xmlns: 'http://jabber.org/protocol/muc#user' }, xml('item', { role: 'participant' })), ...p.children.filter((c) => typeof c !== 'string')),
+      ROOM,
+    );
+    expect(o?.raisedHand).toBe(1724142400000);
+    expect(o && isSharingScreen(o)).toBe(true);
+    expect(isSharingScreen({ nick: 'a', sourceInfo: { 'a-v0': { muted: false, videoType: 'camera' }, 'a-v1': { muted: true, videoType: 'desktop' } } })).toBe(false);
+    expect([parseRaisedHand('true'), parseRaisedHand('false'), parseRaisedHand(''), parseRaisedHand(null), parseRaisedHand('0'), parseRaisedHand('17')]).toEqual([1, 0, 0, 0, 0, 17]);
+  });
+
+  it('a kick (307) names the actor and the reason', () => {
+    const o = parseOccupantPresence(
+      xml(
+        'presence',
+        { from: `${ROOM}/ffff0000`, type: 'unavailable' },
+        xml('x', { xmlns: 'http://jabber.org/protocol/muc#user' }, xml('item', { role: 'none' }, xml('actor', { nick: 'aaaa1111' }), xml('reason', null, 'You have been kicked.')), xml('status', { code: '307' }), xml('status', { code: '110' })),
+      ),
+      ROOM,
+    );
+    expect(o).toMatchObject({ self: true, unavailable: true, statusCodes: ['307', '110'], actorNick: 'aaaa1111', reason: 'You have been kicked.' });
   });
 });

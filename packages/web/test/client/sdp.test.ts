@@ -136,6 +136,22 @@ describe('RemoteDescription', () => {
     expect(r.sources.map((s) => s.name)).toEqual(['aaaa1111-v0']);
   });
 
+  it('addLocalMid() adds a recvonly m-line for a local screen share (LJM addMlineForNewSource); removeLocalMid() rejects it', () => {
+    const r = new RemoteDescription(offer());
+    const mid = r.addLocalMid('video');
+    expect(mid).toBe('4');
+    let sdp = parse(r.toSdp());
+    expect(sdp.media[4]).toMatchObject({ type: 'video', mid: 4, port: 9, direction: 'recvonly' });
+    expect(sdp.media[4]?.ssrcs).toBeUndefined();
+    expect(sdp.groups?.[0]?.mids).toBe('0 1 2 3 4');
+    expect(r.sourceOfMid(mid)).toBeUndefined();
+    expect(r.sources.map((s) => s.name)).toEqual(['aaaa1111-a0', 'aaaa1111-v0']);
+    r.removeLocalMid(mid);
+    sdp = parse(r.toSdp());
+    expect(sdp.media[4]).toMatchObject({ port: 0, direction: 'inactive' });
+    expect(r.addLocalMid('video')).toBe('5');
+  });
+
   it('a source whose SSRCs changed replaces the old one on a new m-line', () => {
     const r = new RemoteDescription(offer());
     r.add([{ media: 'audio', name: 'aaaa1111-a0', owner: 'aaaa1111', ssrcs: [99], groups: [], msid: 'sa ta' }]);

@@ -34,6 +34,8 @@ describe('LocalSettings', () => {
     s.displayName = 'Ada';
     s.joinOptions = { audioMuted: true, videoMuted: false };
     s.rememberRoom('r');
+    s.setDevice('videoInput', 'cam-2');
+    s.ui = { view: 'stage' };
     void s.userId;
     expect([...store.data.keys()].sort()).toEqual(Object.values(STORAGE_KEYS).sort());
     store.data.set(STORAGE_KEYS.recentRooms, '{not json');
@@ -46,5 +48,35 @@ describe('LocalSettings', () => {
     none.rememberRoom('x');
     expect(none.recentRooms).toEqual([]);
     expect(none.userId).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('keeps the chosen devices and the view mode; an empty device id returns to the default', () => {
+    const store = fakeStorage();
+    const s = new LocalSettings(store);
+    expect(s.devices).toEqual({});
+    expect(s.ui).toEqual({ view: 'tile' });
+    s.setDevice('audioInput', 'mic-1');
+    s.setDevice('videoInput', 'cam-2');
+    s.ui = { view: 'stage' };
+    expect(new LocalSettings(store).devices).toEqual({ audioInput: 'mic-1', videoInput: 'cam-2' });
+    expect(new LocalSettings(store).ui).toEqual({ view: 'stage' });
+    s.setDevice('audioInput', '');
+    s.setDevice('videoInput', '');
+    expect(store.data.has(STORAGE_KEYS.devices)).toBe(false);
+    store.data.set(STORAGE_KEYS.devices, '{"audioInput":5}');
+    store.data.set(STORAGE_KEYS.ui, '{"view":"sideways"}');
+    expect(s.devices).toEqual({});
+    expect(s.ui).toEqual({ view: 'tile' });
+  });
+
+  it('with recent rooms disabled by the server stores no room name and forgets those stored before', () => {
+    const store = fakeStorage();
+    new LocalSettings(store).rememberRoom('before');
+    const s = new LocalSettings(store, { recentRooms: false });
+    expect(s.recentRoomsEnabled).toBe(false);
+    expect(store.data.has(STORAGE_KEYS.recentRooms)).toBe(false);
+    s.rememberRoom('secret-room');
+    expect(s.recentRooms).toEqual([]);
+    expect([...store.data.values()].join()).not.toContain('secret-room');
   });
 });

@@ -1,7 +1,7 @@
 /**
  * One meeting, joined as lib-jitsi-meet joins it (PROTOCOL Appendix A, steps 1–3 and 5):
  *
- * 1. XMPP over WebSocket, anonymous login ({@link XmppConnection});
+ * 1. XMPP over WebSocket (BOSH when the WebSocket cannot be opened), anonymous login ({@link XmppConnection});
  * 2. the conference IQ to `focus.<domain>` until it answers `ready="true"` (§3.1), which names the focus's JID;
  * 3. the MUC join presence with LJM's payload, done when our own presence (status 110) comes back (§3.3.1);
  * 4. answering the focus: disco#info with our features (§3.4.2), Jingle from `room/focus` — session-initiate starts a
@@ -10,17 +10,29 @@
  *
  * The UI only sees this class: participants, their tracks, and methods to mute, set receiver constraints and leave.
  *
- * TODO(#6): chat (groupchat messages), moderation (mute/kick/grant IQs), raise hand (presence property), P2P for two,
- * reconnect after a dropped connection.
+ * Meeting features (issue 6): chat (group and private MUC messages, chat.ts), moderator actions (mute through the
+ * focus, kick and grant moderator through muc#admin, moderation.ts), raise hand (presence property), screen share
+ * (a second video source `<ep>-v1`), device switching, and on-stage sources in the receiver constraints.
+ *
+ * P2P for two (p2p.ts, p2p-session.ts; §8): with exactly one other participant a direct session is negotiated
+ * through the MUC; once it connects, that participant's tracks come from it and our bridge media is suspended; a
+ * third participant moves everyone back to the bridge, and two return to P2P after `backToP2PDelay`.
+ *
+ * Reconnect: when the XMPP connection drops after we joined, everything media is closed, a `connection` event
+ * tells the UI, and the conference reconnects with backoff (1, 2, 4 … 30 s; at once when the browser comes back
+ * online), asks the focus again and rejoins the room under a new endpoint id (a new session from the focus, as
+ * Jitsi Meet does without stream resumption). Participants who left meanwhile are dropped after the rejoin.
  *
  * References: /work/shared/PROTOCOL.md §3 (conference IQ, MUC, presence), §4 (Jingle), §6 (bridge channel)
  */
-import { type Jingle, JingleParseError, NS_JINGLE, parseJingle, serializeJingle } from '@jitsi-one/focus';
+import { type Jingle, JingleParseError, NS_JINGLE, parseJingle } from '@jitsi-one/focus';
 import { type Element, NS_DISCO_INFO, xml } from '@jitsi-one/xmpp';
 import { Emitter } from '../events.js';
 import { XmppConnection } from '../xmpp/connection.js';
 import { BridgeChannel, type BridgeMessage } from './bridge-channel.js';
+import { type ChatMessage, buildGroupMessage, buildPrivateMessage, cleanChatText, messageId, parseChatMessage } from './chat.js';
 import { JvbSession } from './jvb-session.js';
+import { P2P, type P2POptions } from './p2p.js';
 import type { LocalMedia } from './local-media.js';
 import {
   CLIENT_FEATURES,
@@ -28,19 +40,22 @@ import {
   type OccupantPresence,
   buildPresence,
   capsString,
+  isSharingScreen,
   isSourceOff,
   parseOccupantPresence,
 } from './presence.js';
+import { type MuteMedia, buildGrantOwnerIq, buildKickIq, buildMuteIq, moderationErrorText, muteMediaOf } from './moderation.js';
+import { IqError } from '../xmpp/connection.js';
 import type { MediaKind, RemoteSource } from './sdp.js';
 
 const NS_FOCUS = 'http://jitsi.org/protocol/focus';
-const NS_MUTE_AUDIO = 'http://jitsi.org/jitmeet/audio';
-const NS_MUTE_VIDEO = 'http://jitsi.org/jitmeet/video';
 /** The focus's nick in every room (PROTOCOL §1.1). */
 const FOCUS_NICK = 'focus';
 /** How long to wait for the MUC join and for our own unavailable presence on leave (LJM: 5 s). */
 const JOIN_TIMEOUT_MS = 15_000;
 const LEAVE_TIMEOUT_MS = 5_000;
+/** Longest wait between two reconnect attempts. */
+const RECONNECT_MAX_DELAY_MS = 30_000;
 
 export interface ConferenceOptions {
   /** XMPP WebSocket URL. */
@@ -52,6 +67,22 @@ export interface ConferenceOptions {
   /** Stable random id of this browser (`machine-uid`). */
   machineUid: string;
   media: LocalMedia;
+  /** BOSH URL (`config.bosh`), used when the WebSocket cannot be opened. */
+  boshUrl?: string | undefined;
+  /** `config.p2p`; P2P is off without it. */
+  p2p?: P2POptions | undefined;
+}
+
+/** The XMPP connection as the UI shows it. */
+export interface ConnectionStatus {
+  /** `reconnecting` from the drop until we are back in the room. */
+  state: 'connected' | 'reconnecting';
+  /** Failed attempts so far while reconnecting. */
+  attempt: number;
+  /** When the next attempt starts (ms since epoch), while waiting for it. */
+  retryAt?: number;
+  /** What the connection runs over (when connected). */
+  transport?: 'websocket' | 'bosh';
 }
 
 /** A remote participant as the UI shows it. */
@@ -62,8 +93,19 @@ export interface Participant {
   audioMuted: boolean;
   videoMuted: boolean;
   role: string | undefined;
-  tracks: { audio?: MediaStreamTrack; video?: MediaStreamTrack };
+  affiliation: string | undefined;
+  /** The occupant's real JID (needed to grant moderator). */
+  realJid: string | undefined;
+  /** When the hand was raised (ms since epoch), 0 when it is down. */
+  raisedHand: number;
+  /** A screen share is announced (SourceInfo `-v1`, desktop, not muted). */
+  screenSharing: boolean;
+  /** `desktop`: the screen share (source `<id>-v1`). */
+  tracks: { audio?: MediaStreamTrack; video?: MediaStreamTrack; desktop?: MediaStreamTrack };
 }
+
+/** Which of a participant's tracks a remote source is: the camera (`-v0`), the screen share (desktop), audio. */
+export type TrackSlot = keyof Participant['tracks'];
 
 interface ConferenceEvents {
   participantJoined: Participant;
@@ -74,8 +116,22 @@ interface ConferenceEvents {
   /** State of the media connection to the bridge. */
   mediaState: RTCPeerConnectionState | 'none';
   bridgeMessage: BridgeMessage;
-  /** The conference is over for us: connection lost, removed from the room. */
+  /** The conference is over for us: removed from the room, or left. */
   ended: { reason: string };
+  /** The XMPP connection dropped (we reconnect) or is back (we rejoined the room). */
+  connection: ConnectionStatus;
+  /** Media moved to (true) or away from (false) the direct P2P connection. */
+  p2p: { active: boolean };
+  /** A chat line: group or private, ours (group: the room's reflection; private: when sent) or someone else's. */
+  chatMessage: ChatMessage;
+  /** A message bounced (e.g. a private message to someone who left). */
+  chatError: { to: string | undefined; text: string };
+  /** Our MUC role changed (moderator granted or revoked). */
+  roleChanged: { role: string | undefined };
+  /** A moderator muted our microphone, camera or screen share through the focus (§3.5). */
+  mutedByModerator: { media: MuteMedia; actor: string | undefined };
+  /** Our raised hand or screen share changed (for the controls). */
+  localChanged: undefined;
 }
 
 /** Per-source receive statistics for tests and the (future) connection indicator. */
@@ -83,8 +139,12 @@ export interface InboundStats {
   participantId: string;
   sourceName: string;
   kind: MediaKind;
+  /** The connection it arrives on: the bridge or the direct P2P connection. */
+  path: 'jvb' | 'p2p';
   bytesReceived: number;
   packetsReceived: number;
+  /** Packets lost (RTP sequence gaps, as getStats counts them). */
+  packetsLost: number;
   framesDecoded?: number;
   frameWidth?: number;
   frameHeight?: number;
@@ -98,15 +158,47 @@ export interface OutboundVideoStats {
   bytesSent: number;
 }
 
+/** The P2P connection as {@link Conference.p2pInfo} reports it. */
+export interface P2PInfo {
+  /** It carries the media. */
+  active: boolean;
+  state: RTCPeerConnectionState | 'none';
+  peer?: string;
+  initiator?: boolean;
+  /** The selected ICE candidate pair (addresses as getStats reports them). */
+  pair?: { local: { address: string; port: number; type: string }; remote: { address: string; port: number; type: string } };
+}
+
+/** What we send, for the local connection indicator (see {@link Conference.outboundStats}). */
+export interface OutboundStats {
+  path: 'jvb' | 'p2p';
+  bytesSent: number;
+  packetsSent: number;
+  /** Packets the receiver reported lost. */
+  packetsLost: number;
+  frameWidth: number;
+  frameHeight: number;
+}
+
 export class Conference extends Emitter<ConferenceEvents> {
   readonly roomJid: string;
-  readonly endpointId: string;
-  readonly #conn: XmppConnection;
+  #endpointId: string;
+  #conn: XmppConnection;
   readonly #media: LocalMedia;
-  readonly #occupantJid: string;
+  #occupantJid: string;
+  readonly #options: ConferenceOptions;
+  readonly #p2p: P2P;
+  /** Our endpoint ids before reconnects: a ghost of ourselves in the room is not a participant. */
+  readonly #formerIds = new Set<string>();
+  /** While rejoining: the occupants seen, so those gone meanwhile can be dropped afterwards. */
+  #seenOnRejoin: Set<string> | undefined;
+  #reconnecting = false;
   readonly #participants = new Map<string, Participant>();
-  /** Remote tracks by track id (a track may arrive before its owner's presence). */
-  readonly #remoteTracks = new Map<string, { source: RemoteSource; track: MediaStreamTrack }>();
+  /**
+   * Remote tracks by track id (a track may arrive before its owner's presence), with the connection they come
+   * from: the P2P peer's tracks are shown from the P2P connection while it is active, all others from the bridge.
+   */
+  readonly #remoteTracks = new Map<string, { source: RemoteSource; track: MediaStreamTrack; via: 'jvb' | 'p2p' }>();
   readonly #statsId = `${Math.random().toString(36).slice(2, 8)}`;
   #displayName: string;
   #capsVer: string | undefined;
@@ -115,6 +207,9 @@ export class Conference extends Emitter<ConferenceEvents> {
   #channel: BridgeChannel | undefined;
   #constraints: Record<string, number> = {};
   #role: string | undefined;
+  /** Our raised hand (ms since epoch, 0 lowered, undefined never raised). */
+  #raisedHand: number | undefined;
+  #onStage: string[] = [];
   #joined = false;
   #left = false;
   #joinWaiter: { resolve: () => void; reject: (err: Error) => void } | undefined;
@@ -122,27 +217,26 @@ export class Conference extends Emitter<ConferenceEvents> {
 
   private constructor(conn: XmppConnection, opts: ConferenceOptions) {
     super();
+    this.#options = opts;
     this.#conn = conn;
     this.#media = opts.media;
     this.#displayName = opts.displayName;
     this.roomJid = `${opts.room}@${opts.hosts.muc.toLowerCase()}`;
-    this.endpointId = endpointIdOf(conn.jid);
-    this.#occupantJid = `${this.roomJid}/${this.endpointId}`;
-    conn.addHandler((s) => this.#onStanza(s));
-    conn.on('closed', ({ error }) => {
-      if (!this.#left) this.#end(error !== undefined ? 'The connection to the server was lost.' : 'Disconnected.');
-    });
+    this.#endpointId = endpointIdOf(conn.jid);
+    this.#occupantJid = `${this.roomJid}/${this.#endpointId}`;
+    this.#p2p = this.#createP2P(opts.p2p);
+    this.#attach(conn);
   }
 
   /** Connects, asks the focus for the room, and joins it. */
   static async join(opts: ConferenceOptions): Promise<Conference> {
-    const query = `?room=${encodeURIComponent(opts.room)}`;
-    const conn = await XmppConnection.connect({ url: `${opts.websocketUrl}${query}`, domain: opts.hosts.domain });
+    const conn = await Conference.#connect(opts);
     const conference = new Conference(conn, opts);
     try {
       conference.#capsVer = await sha1Base64(capsString());
       await conference.#requestConference(opts);
       await conference.#joinRoom();
+      conference.#p2p.update();
       return conference;
     } catch (err) {
       conference.#left = true;
@@ -160,8 +254,45 @@ export class Conference extends Emitter<ConferenceEvents> {
     return this.#role;
   }
 
+  /** Whether we are a moderator (may mute others, kick, grant moderator). */
+  get isModerator(): boolean {
+    return this.#role === 'moderator';
+  }
+
+  /** Our display name as sent in presence. */
+  get displayName(): string {
+    return this.#displayName;
+  }
+
+  /** Whether our hand is raised. */
+  get handRaised(): boolean {
+    return (this.#raisedHand ?? 0) > 0;
+  }
+
+  /** Whether we are sharing a screen. */
+  get screenSharing(): boolean {
+    return this.#media.screenTrack !== null;
+  }
+
+  /** Our endpoint id (MUC nick); a new one after a reconnect. */
+  get endpointId(): string {
+    return this.#endpointId;
+  }
+
+  /** State of the media connection in use: the P2P one while it carries the media, else the bridge's. */
   get mediaState(): RTCPeerConnectionState | 'none' {
+    if (this.#p2p.active) return this.#p2p.session?.pc.connectionState ?? 'none';
     return this.#session?.pc.connectionState ?? 'none';
+  }
+
+  /** Whether media currently flows over the direct P2P connection. */
+  get p2pActive(): boolean {
+    return this.#p2p.active;
+  }
+
+  /** What the XMPP connection runs over. */
+  get transport(): 'websocket' | 'bosh' {
+    return this.#conn.transport;
   }
 
   /** Mutes or unmutes the microphone and tells everyone (SourceInfo). */
@@ -176,12 +307,83 @@ export class Conference extends Emitter<ConferenceEvents> {
       // Announce first so others show the camera as off before the last frame freezes.
       await this.#media.setVideoMuted(true);
       this.#sendPresence();
-      await this.#session?.setTrack('video', null);
+      await Promise.all([this.#session?.setTrack('video', null), this.#p2p.setTrack('video', null)]);
       return;
     }
     const track = await this.#media.setVideoMuted(false);
-    await this.#session?.setTrack('video', track);
+    await Promise.all([this.#session?.setTrack('video', track), this.#p2p.setTrack('video', track)]);
     this.#sendPresence();
+  }
+
+  /** Raises or lowers our hand (presence `jitsi_participant_raisedHand`, a timestamp as Jitsi Meet sends). */
+  setRaisedHand(raised: boolean): void {
+    if (raised === this.handRaised) return;
+    this.#raisedHand = raised ? Date.now() : 0;
+    this.#sendPresence();
+    this.emit('localChanged', undefined);
+  }
+
+  /** Sends a group chat message; it is shown when the room reflects it (`chatMessage` with `self`). */
+  sendChatMessage(text: string): void {
+    const body = cleanChatText(text);
+    if (body === '' || !this.#conn.connected) return;
+    this.#conn.send(buildGroupMessage(this.roomJid, body, this.#displayName));
+  }
+
+  /** Sends a private message to one participant; it is not reflected, so `chatMessage` is emitted here. */
+  sendPrivateMessage(to: string, text: string): void {
+    const body = cleanChatText(text);
+    if (body === '' || !this.#conn.connected) return;
+    const id = messageId();
+    this.#conn.send(buildPrivateMessage(this.roomJid, to, body, this.#displayName, id));
+    this.emit('chatMessage', { id, from: this.endpointId, nick: this.#displayName || undefined, text: body, private: true, to, self: true, timestamp: Date.now() });
+  }
+
+  /** Asks the focus to mute a participant's microphone, camera or screen share (moderators only; §3.5). */
+  async muteParticipant(id: string, media: MuteMedia): Promise<void> {
+    const what = media === 'audio' ? 'mute the microphone' : media === 'video' ? 'turn off the camera' : 'stop the screen share';
+    await this.#moderate(what, buildMuteIq(`${this.roomJid}/${FOCUS_NICK}`, this.roomJid, id, media));
+  }
+
+  /** Removes a participant from the meeting (muc#admin role none; moderators only). */
+  async kickParticipant(id: string): Promise<void> {
+    await this.#moderate('remove the participant', buildKickIq(this.roomJid, id));
+  }
+
+  /** Makes a participant a moderator (muc#admin affiliation owner for its real JID, as Jitsi Meet does). */
+  async grantModerator(id: string): Promise<void> {
+    const jid = this.#participants.get(id)?.realJid;
+    if (jid === undefined) throw new Error('Could not make them a moderator: their address is not known.');
+    await this.#moderate('make them a moderator', buildGrantOwnerIq(this.roomJid, jid));
+  }
+
+  /** Switches microphone or camera; the bridge session keeps its SSRCs (replaceTrack). */
+  async switchDevice(kind: 'audioinput' | 'videoinput', deviceId: string): Promise<void> {
+    const track = await this.#media.switchDevice(kind, deviceId);
+    if (track !== null) {
+      const media = kind === 'audioinput' ? 'audio' : 'video';
+      await Promise.all([this.#session?.setTrack(media, track), this.#p2p.setTrack(media, track)]);
+    }
+  }
+
+  /**
+   * Shares a screen: `getDisplayMedia`, then a second video source `<ep>-v1` (videoType desktop) with source-add to
+   * the focus, SourceInfo in presence and a SourceVideoTypeMessage to the bridge (§4.7, §3.4.1, §6.2).
+   */
+  async startScreenShare(): Promise<void> {
+    const track = await this.#media.startScreenShare();
+    this.#sendPresence();
+    this.emit('localChanged', undefined);
+    await Promise.all([this.#session?.setDesktopTrack(track), this.#p2p.setDesktopTrack(track)]);
+    this.#channel?.send({ colibriClass: 'SourceVideoTypeMessage', sourceName: Conference.desktopSourceName(this.endpointId), videoType: 'desktop' });
+  }
+
+  /** Stops the screen share: source-remove and SourceInfo without it. */
+  async stopScreenShare(): Promise<void> {
+    if (this.#media.screenTrack !== null) this.#media.stopScreenShare();
+    this.#sendPresence();
+    this.emit('localChanged', undefined);
+    await Promise.all([this.#session?.setDesktopTrack(null), this.#p2p.setDesktopTrack(null)]);
   }
 
   /** Sets the display name and tells everyone. */
@@ -194,9 +396,16 @@ export class Conference extends Emitter<ConferenceEvents> {
    * The height each remote video source should be received at (by source name); sources not listed get 180 px.
    * Sent to the bridge as ReceiverVideoConstraints (§6.2).
    */
-  setReceiverConstraints(heights: Record<string, number>): void {
+  setReceiverConstraints(heights: Record<string, number>, onStage: string[] = []): void {
     this.#constraints = heights;
+    this.#onStage = onStage;
     this.#sendConstraints();
+    this.#p2p.setReceiverConstraints(heights);
+  }
+
+  /** What {@link setReceiverConstraints} last set (for tests and the console). */
+  get receiverConstraints(): { heights: Record<string, number>; onStage: string[] } {
+    return { heights: { ...this.#constraints }, onStage: [...this.#onStage] };
   }
 
   /** The source name of a remote participant's video (`<id>-v0`). */
@@ -204,29 +413,82 @@ export class Conference extends Emitter<ConferenceEvents> {
     return `${participantId}-v0`;
   }
 
-  /** Receive statistics per remote source (from the bridge session's getStats). */
+  /** The source name of a participant's screen share (`<id>-v1`). */
+  static desktopSourceName(participantId: string): string {
+    return `${participantId}-v1`;
+  }
+
+  /** Which track of its owner a remote source is. */
+  static trackSlotOf(source: Pick<RemoteSource, 'media' | 'name' | 'owner' | 'videoType'>): TrackSlot {
+    if (source.media === 'audio') return 'audio';
+    return source.videoType === 'desktop' || (source.name !== `${source.owner}-v0` && source.name.startsWith(`${source.owner}-v`)) ? 'desktop' : 'video';
+  }
+
+  /**
+   * Receive statistics per remote source, each from the connection its track is shown from (the bridge, or the
+   * P2P connection for the peer while P2P is active).
+   */
   async inboundStats(): Promise<InboundStats[]> {
-    const pc = this.#session?.pc;
-    if (pc === undefined) return [];
-    const report = await pc.getStats();
     const out: InboundStats[] = [];
-    report.forEach((s: Record<string, unknown>) => {
-      if (s.type !== 'inbound-rtp') return;
-      const source = this.#remoteTracks.get(String(s.trackIdentifier ?? ''))?.source;
-      if (source === undefined) return;
-      const entry: InboundStats = {
-        participantId: source.owner,
-        sourceName: source.name,
-        kind: source.media,
-        bytesReceived: Number(s.bytesReceived ?? 0),
-        packetsReceived: Number(s.packetsReceived ?? 0),
-      };
-      if (typeof s.framesDecoded === 'number') entry.framesDecoded = s.framesDecoded;
-      if (typeof s.frameWidth === 'number') entry.frameWidth = s.frameWidth;
-      if (typeof s.frameHeight === 'number') entry.frameHeight = s.frameHeight;
-      out.push(entry);
-    });
+    for (const [path, pc] of [['jvb', this.#session?.pc], ['p2p', this.#p2p.session?.pc]] as const) {
+      if (pc === undefined || pc.connectionState === 'closed') continue;
+      let report: RTCStatsReport;
+      try {
+        report = await pc.getStats();
+      } catch {
+        continue; // closed meanwhile
+      }
+      report.forEach((s: Record<string, unknown>) => {
+        if (s.type !== 'inbound-rtp') return;
+        const t = this.#remoteTracks.get(String(s.trackIdentifier ?? ''));
+        if (t === undefined || t.via !== path || this.#pathOf(t.source.owner) !== path) return;
+        const entry: InboundStats = {
+          participantId: t.source.owner,
+          sourceName: t.source.name,
+          kind: t.source.media,
+          path,
+          bytesReceived: Number(s.bytesReceived ?? 0),
+          packetsReceived: Number(s.packetsReceived ?? 0),
+          packetsLost: Math.max(0, Number(s.packetsLost ?? 0)),
+        };
+        if (typeof s.framesDecoded === 'number') entry.framesDecoded = s.framesDecoded;
+        if (typeof s.frameWidth === 'number') entry.frameWidth = s.frameWidth;
+        if (typeof s.frameHeight === 'number') entry.frameHeight = s.frameHeight;
+        out.push(entry);
+      });
+    }
     return out;
+  }
+
+  /**
+   * What we send on the connection in use (the P2P one while active, else the bridge's): bytes and packets, the
+   * packets the receiver reported lost (RTCP receiver reports), and the largest video frame being encoded.
+   */
+  async outboundStats(): Promise<OutboundStats | undefined> {
+    const path = this.#p2p.active ? 'p2p' : 'jvb';
+    const pc = path === 'p2p' ? this.#p2p.session?.pc : this.#session?.pc;
+    if (pc === undefined || pc.connectionState === 'closed') return undefined;
+    let report: RTCStatsReport;
+    try {
+      report = await pc.getStats();
+    } catch {
+      return undefined;
+    }
+    const stats: OutboundStats = { path, bytesSent: 0, packetsSent: 0, packetsLost: 0, frameWidth: 0, frameHeight: 0 };
+    report.forEach((s: Record<string, unknown>) => {
+      if (s.type === 'outbound-rtp') {
+        stats.bytesSent += Number(s.bytesSent ?? 0);
+        stats.packetsSent += Number(s.packetsSent ?? 0);
+        const h = Number(s.frameHeight ?? 0);
+        if (s.kind === 'video' && s.active !== false && h > stats.frameHeight) {
+          stats.frameHeight = h;
+          stats.frameWidth = Number(s.frameWidth ?? 0);
+        }
+      } else if (s.type === 'remote-inbound-rtp') {
+        stats.packetsLost += Math.max(0, Number(s.packetsLost ?? 0));
+      }
+    });
+    return stats;
   }
 
   /** Send statistics of the camera's simulcast encodings (one entry per SSRC Chrome sends). */
@@ -250,6 +512,7 @@ export class Conference extends Emitter<ConferenceEvents> {
   async leave(): Promise<void> {
     if (this.#left) return;
     this.#left = true;
+    this.#p2p.close();
     this.#closeSession();
     if (this.#conn.connected) {
       const gone = new Promise<void>((resolve) => {
@@ -316,6 +579,8 @@ export class Conference extends Emitter<ConferenceEvents> {
       ...(this.#capsVer !== undefined ? { capsVer: this.#capsVer } : {}),
       ...(m.hasMicrophone ? { audio: { muted: m.audioMuted } } : {}),
       ...(m.hasCamera ? { video: { muted: m.videoMuted } } : {}),
+      ...(m.screenTrack !== null ? { desktop: { muted: false } } : {}),
+      ...(this.#raisedHand !== undefined ? { raisedHand: this.#raisedHand } : {}),
     };
   }
 
@@ -327,6 +592,7 @@ export class Conference extends Emitter<ConferenceEvents> {
 
   #onStanza(s: Element): boolean {
     if (s.name === 'presence') return this.#onPresence(s);
+    if (s.name === 'message') return this.#onMessage(s);
     if (s.name !== 'iq') return false;
     const type = s.attrs.type;
     if (type !== 'get' && type !== 'set') return false;
@@ -340,17 +606,43 @@ export class Conference extends Emitter<ConferenceEvents> {
       this.#onJingle(s);
       return true;
     }
-    const mute = s.getChild('mute', NS_MUTE_AUDIO) ?? s.getChild('mute', NS_MUTE_VIDEO);
-    if (type === 'set' && mute !== undefined && s.attrs.from === `${this.roomJid}/${FOCUS_NICK}`) {
+    const mute = s.getChildElements().find((c) => muteMediaOf(c) !== undefined);
+    const muteMedia = mute === undefined ? undefined : muteMediaOf(mute);
+    if (type === 'set' && mute !== undefined && muteMedia !== undefined && s.attrs.from === `${this.roomJid}/${FOCUS_NICK}`) {
       // §3.5: a moderator muted us through the focus; only `true` is honoured.
       this.#conn.reply(s);
-      if (mute.getText() === 'true') {
-        if (mute.attrs.xmlns === NS_MUTE_AUDIO) this.setAudioMuted(true);
-        else void this.setVideoMuted(true).catch(() => undefined);
+      if (mute.getText().trim() === 'true') {
+        if (muteMedia === 'audio') this.setAudioMuted(true);
+        else if (muteMedia === 'video') void this.setVideoMuted(true).catch(() => undefined);
+        else void this.stopScreenShare().catch(() => undefined);
+        const actor = String(mute.attrs.actor ?? '');
+        const actorNick = actor.startsWith(`${this.roomJid}/`) ? actor.slice(this.roomJid.length + 1) : undefined;
+        this.emit('mutedByModerator', { media: muteMedia, actor: actorNick });
       }
       return true;
     }
     return false;
+  }
+
+  #onMessage(s: Element): boolean {
+    const chat = parseChatMessage(s, this.roomJid, this.endpointId);
+    if (chat === undefined) return false;
+    if (chat.kind === 'error') this.emit('chatError', { to: chat.to, text: chat.text });
+    else if (!chat.message.private || !chat.message.self) this.emit('chatMessage', chat.message);
+    return true;
+  }
+
+  /** A moderator action: the IQ, with a refusal turned into a readable error. */
+  async #moderate(action: string, iq: Element): Promise<void> {
+    try {
+      await this.#conn.iq(iq);
+    } catch (err) {
+      if (err instanceof IqError) {
+        const text = err.stanza?.getChild('error')?.getChildText('text') ?? undefined;
+        throw new Error(moderationErrorText(action, err.condition, text ?? undefined));
+      }
+      throw err;
+    }
   }
 
   #onPresence(s: Element): boolean {
@@ -370,14 +662,16 @@ export class Conference extends Emitter<ConferenceEvents> {
       this.#onSelfPresence(p);
       return true;
     }
-    if (this.#isFocus(p)) return true;
+    if (this.#isFocus(p) || this.#formerIds.has(p.nick)) return true;
     if (p.unavailable) {
       if (this.#participants.delete(p.nick)) {
         this.#session?.removeEndpoint(p.nick);
         this.emit('participantLeft', { id: p.nick });
+        this.#p2p.update(true);
       }
       return true;
     }
+    this.#seenOnRejoin?.add(p.nick);
     const existing = this.#participants.get(p.nick);
     const next: Participant = {
       id: p.nick,
@@ -385,18 +679,28 @@ export class Conference extends Emitter<ConferenceEvents> {
       audioMuted: isSourceOff(p, 'audio'),
       videoMuted: isSourceOff(p, 'video'),
       role: p.role,
+      affiliation: p.affiliation,
+      realJid: p.realJid,
+      raisedHand: p.raisedHand,
+      screenSharing: isSharingScreen(p),
       tracks: existing?.tracks ?? this.#tracksOf(p.nick),
     };
     this.#participants.set(p.nick, next);
     this.emit(existing === undefined ? 'participantJoined' : 'participantUpdated', next);
+    if (existing === undefined) this.#p2p.update();
     return true;
   }
 
   #onSelfPresence(p: OccupantPresence): void {
+    const roleChanged = this.#joined && p.role !== this.#role && !p.unavailable;
     this.#role = p.role;
+    if (roleChanged) this.emit('roleChanged', { role: p.role });
     if (p.unavailable) {
       this.#leaveWaiter?.();
-      if (!this.#left) this.#end('You were removed from the meeting.');
+      if (!this.#left) {
+        const actor = p.actorNick === undefined ? undefined : this.#participants.get(p.actorNick)?.displayName;
+        this.#end(p.statusCodes.includes('307') ? `You were removed from the meeting${actor ? ` by ${actor}` : ''}.` : 'You were removed from the meeting.');
+      }
       return;
     }
     if (!this.#joined) {
@@ -421,13 +725,9 @@ export class Conference extends Emitter<ConferenceEvents> {
       return;
     }
     if (from !== `${this.roomJid}/${FOCUS_NICK}`) {
-      // A P2P offer from another participant (LJM with p2p enabled, §8). Not supported yet: decline, as LJM does
-      // when P2P is disabled, so the peer stays on the bridge. TODO(#6): P2P for two.
-      this.#conn.reply(iq);
-      if (j.action === 'session-initiate') {
-        const terminate: Jingle = { action: 'session-terminate', sid: j.sid, contents: [], reason: { condition: 'decline', text: 'P2P disabled' } };
-        this.#conn.iq(xml('iq', { type: 'set', to: from }, serializeJingle(terminate))).catch(() => undefined);
-      }
+      // Another participant: the P2P session (§8), accepted, declined or answered there.
+      if (from.startsWith(`${this.roomJid}/`)) this.#p2p.onJingle(iq, j);
+      else this.#conn.replyError(iq, 'not-acceptable');
       return;
     }
     const session = this.#session;
@@ -480,14 +780,13 @@ export class Conference extends Emitter<ConferenceEvents> {
     }
     this.#session = session;
     session.on('remoteTrack', ({ source, track }) => {
-      this.#remoteTracks.set(track.id, { source, track });
-      const p = this.#participants.get(source.owner);
-      if (p === undefined) return;
-      p.tracks[source.media] = track;
-      this.emit('tracksChanged', p);
+      this.#remoteTracks.set(track.id, { source, track, via: 'jvb' });
+      this.#refreshTracks(source.owner);
     });
     session.on('remoteTrackRemoved', ({ source }) => this.#dropTrack(source));
-    session.on('connectionState', (state) => this.emit('mediaState', state));
+    session.on('connectionState', (state) => {
+      if (!this.#p2p.active) this.emit('mediaState', state);
+    });
     session.on('failed', ({ error }) => {
       console.error('media session failed', error);
       this.emit('mediaState', 'failed');
@@ -500,27 +799,50 @@ export class Conference extends Emitter<ConferenceEvents> {
       this.#sendConstraints();
     }
     session.accept();
+    // P2P already carries the media (the bridge session came late, or was restarted): send nothing to the bridge.
+    if (this.#p2p.active) void session.setMediaTransferActive(false).catch(() => undefined);
+    // A screen share running across a new session (restart) is announced again on it.
+    if (this.#media.screenTrack !== null) void session.setDesktopTrack(this.#media.screenTrack).catch(() => undefined);
   }
 
+  /** The tracks of `owner` from the connection its media is shown from ({@link #pathOf}). */
   #tracksOf(owner: string): Participant['tracks'] {
     const tracks: Participant['tracks'] = {};
-    for (const { source, track } of this.#remoteTracks.values()) if (source.owner === owner) tracks[source.media] = track;
+    const via = this.#pathOf(owner);
+    for (const { source, track, via: v } of this.#remoteTracks.values()) {
+      if (source.owner === owner && v === via) tracks[Conference.trackSlotOf(source)] = track;
+    }
     return tracks;
   }
 
-  #dropTrack(source: RemoteSource): void {
-    for (const [id, t] of this.#remoteTracks) if (t.source === source) this.#remoteTracks.delete(id);
-    const p = this.#participants.get(source.owner);
-    if (p === undefined || p.tracks[source.media] === undefined) return;
-    delete p.tracks[source.media];
+  /** Where `owner`'s media is shown from: the P2P connection for the peer while P2P is active, else the bridge. */
+  #pathOf(owner: string): 'jvb' | 'p2p' {
+    return this.#p2p.active && this.#p2p.session?.peerId === owner ? 'p2p' : 'jvb';
+  }
+
+  /** Recomputes a participant's tracks; emits `tracksChanged` when they differ. */
+  #refreshTracks(owner: string): void {
+    const p = this.#participants.get(owner);
+    if (p === undefined) return;
+    const next = this.#tracksOf(owner);
+    const slots = new Set([...Object.keys(p.tracks), ...Object.keys(next)] as TrackSlot[]);
+    if ([...slots].every((k) => p.tracks[k] === next[k])) return;
+    p.tracks = next;
     this.emit('tracksChanged', p);
+  }
+
+  #dropTrack(source: RemoteSource, via: 'jvb' | 'p2p' = 'jvb'): void {
+    for (const [id, t] of this.#remoteTracks) {
+      if (t.via === via && t.source.owner === source.owner && t.source.name === source.name) this.#remoteTracks.delete(id);
+    }
+    this.#refreshTracks(source.owner);
   }
 
   #closeSession(): void {
     const session = this.#session;
     if (session === undefined) return;
     this.#session = undefined;
-    for (const s of session.remoteSources) this.#dropTrack(s);
+    for (const s of session.remoteSources) this.#dropTrack(s, 'jvb');
     session.close();
     this.#channel?.close();
     this.#channel = undefined;
@@ -530,7 +852,7 @@ export class Conference extends Emitter<ConferenceEvents> {
   #sendConstraints(): void {
     const constraints: Record<string, { maxHeight: number }> = {};
     for (const [name, maxHeight] of Object.entries(this.#constraints)) constraints[name] = { maxHeight };
-    this.#channel?.setReceiverConstraints({ lastN: -1, defaultConstraints: { maxHeight: 180 }, constraints });
+    this.#channel?.setReceiverConstraints({ lastN: -1, onStageSources: this.#onStage, defaultConstraints: { maxHeight: 180 }, constraints });
   }
 
   #end(reason: string): void {
@@ -538,10 +860,177 @@ export class Conference extends Emitter<ConferenceEvents> {
     this.#joinWaiter = undefined;
     if (this.#left) return;
     this.#left = true;
+    this.#p2p.close();
     this.#closeSession();
     this.#conn.close();
     this.emit('ended', { reason });
     this.removeAllListeners();
+  }
+
+  // ------------------------------------------------------------------------------- connection and P2P
+
+  /** The P2P connection for tests and the console: who, its state, and the selected ICE candidate pair. */
+  async p2pInfo(): Promise<P2PInfo> {
+    const session = this.#p2p.session;
+    const info: P2PInfo = { active: this.#p2p.active, state: session?.pc.connectionState ?? 'none' };
+    if (session === undefined) return info;
+    info.peer = session.peerId;
+    info.initiator = session.initiator;
+    let report: RTCStatsReport;
+    try {
+      report = await session.pc.getStats();
+    } catch {
+      return info;
+    }
+    const byId = new Map<string, Record<string, unknown>>();
+    report.forEach((s: Record<string, unknown>) => byId.set(String(s.id), s));
+    let pair: Record<string, unknown> | undefined;
+    for (const s of byId.values()) {
+      if (s.type === 'transport' && typeof s.selectedCandidatePairId === 'string') pair = byId.get(s.selectedCandidatePairId);
+    }
+    pair ??= [...byId.values()].find((s) => s.type === 'candidate-pair' && s.nominated === true && s.state === 'succeeded');
+    const local = pair === undefined ? undefined : byId.get(String(pair.localCandidateId));
+    const remote = pair === undefined ? undefined : byId.get(String(pair.remoteCandidateId));
+    if (local !== undefined && remote !== undefined) {
+      info.pair = {
+        local: { address: String(local.address ?? local.ip ?? ''), port: Number(local.port), type: String(local.candidateType) },
+        remote: { address: String(remote.address ?? remote.ip ?? ''), port: Number(remote.port), type: String(remote.candidateType) },
+      };
+    }
+    return info;
+  }
+
+  /** Bytes sent on the bridge connection so far (flat while P2P suspends the bridge media). */
+  async bridgeBytesSent(): Promise<number> {
+    const pc = this.#session?.pc;
+    if (pc === undefined || pc.connectionState === 'closed') return 0;
+    let sent = 0;
+    (await pc.getStats()).forEach((s: Record<string, unknown>) => {
+      if (s.type === 'outbound-rtp') sent += Number(s.bytesSent ?? 0);
+    });
+    return sent;
+  }
+
+  /** Drops the XMPP connection as a network failure would (to test the reconnect). */
+  dropConnection(): void {
+    this.#conn.drop();
+  }
+
+  /** XMPP over WebSocket, else over BOSH when the WebSocket cannot be opened (`?room=` as Jitsi Meet adds it). */
+  static #connect(opts: ConferenceOptions): Promise<XmppConnection> {
+    const query = `?room=${encodeURIComponent(opts.room)}`;
+    return XmppConnection.connect({
+      url: `${opts.websocketUrl}${query}`,
+      boshUrl: opts.boshUrl === undefined ? undefined : `${opts.boshUrl}${query}`,
+      domain: opts.hosts.domain,
+    });
+  }
+
+  /** Takes a (new) connection: our endpoint id and occupant JID come from its JID. */
+  #attach(conn: XmppConnection): void {
+    this.#conn = conn;
+    this.#endpointId = endpointIdOf(conn.jid);
+    this.#occupantJid = `${this.roomJid}/${this.#endpointId}`;
+    conn.addHandler((s) => this.#onStanza(s));
+    conn.on('closed', ({ error }) => {
+      if (this.#conn !== conn || this.#left) return;
+      if (this.#reconnecting) {
+        // A rejoin attempt lost its connection: let the attempt fail now rather than time out.
+        this.#joinWaiter?.reject(new Error('connection closed'));
+        this.#joinWaiter = undefined;
+      } else if (this.#joined && error !== undefined) {
+        this.#onConnectionLost(error);
+      } else {
+        this.#end(error !== undefined ? 'The connection to the server was lost.' : 'Disconnected.');
+      }
+    });
+  }
+
+  #createP2P(options: P2POptions | undefined): P2P {
+    const p2p = new P2P(
+      {
+        connection: () => this.#conn,
+        occupantJid: () => this.#occupantJid,
+        endpointId: () => this.#endpointId,
+        roomJid: this.roomJid,
+        joined: () => this.#joined && !this.#left && !this.#reconnecting,
+        participantIds: () => [...this.#participants.keys()],
+        localTracks: () => ({ audio: this.#media.audioTrack, video: this.#media.videoTrack, desktop: this.#media.screenTrack }),
+      },
+      options ?? { enabled: false, iceServers: [], backToP2PDelayMs: 5000 },
+    );
+    p2p.on('remoteTrack', ({ source, track }) => {
+      this.#remoteTracks.set(track.id, { source, track, via: 'p2p' });
+      this.#refreshTracks(source.owner);
+    });
+    p2p.on('remoteTrackRemoved', ({ source }) => this.#dropTrack(source, 'p2p'));
+    p2p.on('active', (active) => {
+      // LJM `_onIceConnectionEstablished` / `_stopP2PSession`: swap the peer's tracks, suspend or resume the bridge.
+      void this.#session?.setMediaTransferActive(!active).catch((err: unknown) => console.warn('bridge media suspend/resume failed', err));
+      for (const id of this.#participants.keys()) this.#refreshTracks(id);
+      this.emit('p2p', { active });
+      this.emit('mediaState', this.mediaState);
+    });
+    p2p.on('connectionState', () => {
+      if (p2p.active) this.emit('mediaState', this.mediaState);
+    });
+    return p2p;
+  }
+
+  /** The connection dropped after we joined: close the media, tell the UI, and get back in. */
+  #onConnectionLost(error: Error): void {
+    console.warn('XMPP connection lost; reconnecting', error);
+    this.#reconnecting = true;
+    this.#joined = false;
+    this.#formerIds.add(this.#endpointId);
+    this.#p2p.close();
+    this.#closeSession();
+    this.emit('connection', { state: 'reconnecting', attempt: 0 });
+    void this.#reconnect();
+  }
+
+  /** Reconnect attempts with backoff (1, 2, 4 … 30 s; at once when the browser says it is online again). */
+  async #reconnect(): Promise<void> {
+    for (let attempt = 1, delayMs = 1000; !this.#left; attempt++, delayMs = Math.min(delayMs * 2, RECONNECT_MAX_DELAY_MS)) {
+      try {
+        const conn = await Conference.#connect(this.#options);
+        if (this.#left) {
+          conn.close();
+          return;
+        }
+        this.#attach(conn);
+        await this.#requestConference(this.#options);
+        this.#seenOnRejoin = new Set();
+        await this.#joinRoom();
+        // Whoever was not in the room when we came back has left meanwhile.
+        for (const id of [...this.#participants.keys()]) {
+          if (this.#seenOnRejoin.has(id)) continue;
+          this.#participants.delete(id);
+          this.emit('participantLeft', { id });
+        }
+        this.#seenOnRejoin = undefined;
+        this.#reconnecting = false;
+        this.emit('connection', { state: 'connected', attempt, transport: conn.transport });
+        this.#p2p.update();
+        return;
+      } catch (err) {
+        this.#seenOnRejoin = undefined;
+        this.#joined = false;
+        if (this.#left) return;
+        console.warn(`reconnect attempt ${attempt} failed`, err);
+        this.#conn.close();
+        this.emit('connection', { state: 'reconnecting', attempt, retryAt: Date.now() + delayMs });
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            window.clearTimeout(timer);
+            window.removeEventListener('online', done);
+            resolve();
+          };
+          const timer = window.setTimeout(done, delayMs);
+          window.addEventListener('online', done);
+        });
+      }
+    }
   }
 }
 

@@ -13,7 +13,8 @@
  *
  * All modifications run one at a time in {@link #queue}, so SDP cycles never interleave.
  *
- * TODO(#6): the P2P session for two participants (§8) is a second JingleSession of this shape with a browser offer.
+ * While a P2P session carries the media ({@link setMediaTransferActive}), every encoding of every sender is inactive:
+ * the bridge simply stops receiving from us, nothing is signalled (PROTOCOL §8, LJM `setMediaTransferActive`).
  *
  * References:
  * - /work/shared/PROTOCOL.md §4.1 (addressing, acks), §4.6, §4.7, §4.9 (session-terminate), §7.1 (simulcast)
@@ -82,6 +83,9 @@ export class JvbSession extends Emitter<JvbSessionEvents> {
   readonly #offer: Jingle;
   readonly #stream = new MediaStream();
   readonly #tracks: { audio: MediaStreamTrack | null; video: MediaStreamTrack | null } = { audio: null, video: null };
+  /** A screen share: its track and the extra video m-line it goes out on as source `<ep>-v1` (§4.7). */
+  #desktop: { track: MediaStreamTrack; mid: string } | undefined;
+  readonly #desktopStream = new MediaStream();
   /** Whether we send (have SSRCs for) each kind; stays true once a track was attached, even while muted. */
   readonly #sending = { audio: false, video: false };
   #queue: Promise<void> = Promise.resolve();
@@ -89,6 +93,8 @@ export class JvbSession extends Emitter<JvbSessionEvents> {
   #simulcast: SimulcastSsrcs | undefined;
   /** False once the browser refused the simulcast SDP (then one layer is sent). */
   #simulcastAllowed = true;
+  /** False while media is suspended (P2P active). */
+  #mediaActive = true;
   #closed = false;
 
   constructor(opts: JvbSessionOptions) {
@@ -189,6 +195,45 @@ export class JvbSession extends Emitter<JvbSessionEvents> {
     });
   }
 
+  /**
+   * Starts (a track) or stops (null) sending a screen share as a second video source `<ep>-v1`, videoType desktop,
+   * as LJM does: a new m-line is added to the remote description (recvonly on the bridge's side), the browser's
+   * answer sends on it, and the difference is signalled with source-add; stopping rejects that m-line and sends
+   * source-remove (PROTOCOL §4.7). A changed track on a running share is replaced in place.
+   */
+  setDesktopTrack(track: MediaStreamTrack | null): Promise<void> {
+    return this.#enqueue(async () => {
+      const current = this.#desktop;
+      if (track !== null && current !== undefined) {
+        current.track = track;
+        await this.pc.getTransceivers().find((t) => t.mid === current.mid)?.sender.replaceTrack(track);
+        return;
+      }
+      if (track !== null) {
+        this.#desktop = { track, mid: this.#remote.addLocalMid('video') };
+      } else {
+        if (current === undefined) return;
+        this.#desktop = undefined;
+        this.#remote.removeLocalMid(current.mid);
+      }
+      await this.#renegotiate();
+    });
+  }
+
+  /**
+   * Suspends (false) or resumes (true) everything we send to the bridge by switching every sender encoding off or
+   * on (LJM `TraceablePeerConnection.setMediaTransferActive`); nothing is signalled. Survives renegotiations.
+   */
+  setMediaTransferActive(active: boolean): Promise<void> {
+    this.#mediaActive = active;
+    return this.#enqueue(() => this.#applyEncodings());
+  }
+
+  /** False while media to the bridge is suspended. */
+  get mediaTransferActive(): boolean {
+    return this.#mediaActive;
+  }
+
   /** Ends the session locally (after session-terminate from the focus, or when leaving). */
   close(): void {
     if (this.#closed) return;
@@ -228,6 +273,7 @@ export class JvbSession extends Emitter<JvbSessionEvents> {
     const v = this.#remote.mainMid('video');
     if (a !== undefined) names.set(a, { name: `${this.#endpointId}-a0` });
     if (v !== undefined) names.set(v, { name: `${this.#endpointId}-v0`, videoType: 'camera' });
+    if (this.#desktop !== undefined) names.set(this.#desktop.mid, { name: `${this.#endpointId}-v1`, videoType: 'desktop' });
     return names;
   }
 
@@ -241,6 +287,13 @@ export class JvbSession extends Emitter<JvbSessionEvents> {
       if (t.sender.track !== this.#tracks[kind]) await t.sender.replaceTrack(this.#tracks[kind]);
       // The msid's stream id must be a real one: LJM ignores remote streams named `default` or `-`.
       t.sender.setStreams(this.#stream);
+    }
+    const desktop = this.#desktop;
+    const dt = desktop === undefined ? undefined : this.pc.getTransceivers().find((t) => t.mid === desktop.mid);
+    if (desktop !== undefined && dt !== undefined) {
+      dt.direction = 'sendonly';
+      if (dt.sender.track !== desktop.track) await dt.sender.replaceTrack(desktop.track);
+      dt.sender.setStreams(this.#desktopStream);
     }
     const answer = await this.pc.createAnswer();
     const plain = answer.sdp ?? '';
@@ -268,20 +321,42 @@ export class JvbSession extends Emitter<JvbSessionEvents> {
   /** A local re-negotiation; local source changes are signalled to the focus (§4.7, client → focus). */
   async #renegotiate(): Promise<void> {
     const contents = await this.#negotiate();
+    if (!this.#mediaActive) await this.#applyEncodings();
     const diff = diffLocalSources(this.#localContents, contents);
     this.#localContents = contents;
     if (diff.removed.length > 0) await this.#sendJingle({ action: 'source-remove', sid: this.sid, contents: diff.removed });
     if (diff.added.length > 0) await this.#sendJingle({ action: 'source-add', sid: this.sid, contents: diff.added });
   }
 
-  /** Per-layer resolution and bitrate of the camera's simulcast encodings (LJM `TPCUtils`). */
+  /**
+   * Per-layer resolution and bitrate of the camera's simulcast encodings (LJM `TPCUtils`), and every encoding of
+   * both senders on or off as {@link setMediaTransferActive} wants.
+   */
   async #applyEncodings(): Promise<void> {
-    const sender = this.#transceiver('video')?.sender;
-    if (sender === undefined) return;
-    const params = sender.getParameters();
-    if (params.encodings.length !== SIMULCAST_ENCODINGS.length) return;
-    params.encodings.forEach((e, i) => Object.assign(e, SIMULCAST_ENCODINGS[i]));
-    await sender.setParameters(params);
+    const desktop = this.#desktop;
+    const senders: Array<[MediaKind | 'desktop', RTCRtpSender | undefined]> = [
+      ['audio', this.#transceiver('audio')?.sender],
+      ['video', this.#transceiver('video')?.sender],
+      ['desktop', desktop === undefined ? undefined : this.pc.getTransceivers().find((t) => t.mid === desktop.mid)?.sender],
+    ];
+    for (const [kind, sender] of senders) {
+      if (sender === undefined) continue;
+      const params = sender.getParameters();
+      if (params.encodings.length === 0) continue;
+      let changed = false;
+      params.encodings.forEach((e, i) => {
+        const layer = kind === 'video' && params.encodings.length === SIMULCAST_ENCODINGS.length ? SIMULCAST_ENCODINGS[i] : undefined;
+        if (layer !== undefined && (e.scaleResolutionDownBy !== layer.scaleResolutionDownBy || e.maxBitrate !== layer.maxBitrate)) {
+          Object.assign(e, layer);
+          changed = true;
+        }
+        if (e.active !== this.#mediaActive) {
+          e.active = this.#mediaActive;
+          changed = true;
+        }
+      });
+      if (changed) await sender.setParameters(params);
+    }
   }
 
   async #sendJingle(j: Jingle): Promise<Element> {

@@ -60,13 +60,24 @@ export interface LocalPresence {
   /** The local sources; absent kinds are not listed. */
   audio?: { muted: boolean };
   video?: { muted: boolean };
+  /** A screen share (`<ep>-v1`, videoType `desktop`), while sharing. */
+  desktop?: { muted: boolean };
+  /**
+   * Raised hand as Jitsi Meet publishes it (`jitsi_participant_raisedHand`): the time it was raised (ms since epoch),
+   * or 0 once lowered; undefined = never raised (element omitted).
+   */
+  raisedHand?: number;
 }
+
+/** The presence element of the raised-hand participant property (PROTOCOL §3.4.1, PROTOCOL-FEATURES §8). */
+export const RAISED_HAND_ELEMENT = 'jitsi_participant_raisedHand';
 
 /** `SourceInfo` JSON for the local sources (`<ep>-a0`, `<ep>-v0`). */
 export function sourceInfoOf(p: LocalPresence): Record<string, SourceInfoEntry> {
   const out: Record<string, SourceInfoEntry> = {};
   if (p.audio !== undefined) out[`${p.endpointId}-a0`] = { muted: p.audio.muted };
   if (p.video !== undefined) out[`${p.endpointId}-v0`] = { muted: p.video.muted, videoType: 'camera' };
+  if (p.desktop !== undefined) out[`${p.endpointId}-v1`] = { muted: p.desktop.muted, videoType: 'desktop' };
   return out;
 }
 
@@ -83,6 +94,7 @@ export function buildPresence(occupantJid: string, p: LocalPresence, join: boole
     p.capsVer !== undefined ? xml('c', { xmlns: NS_CAPS, hash: 'sha-1', node: CAPS_NODE, ver: p.capsVer }) : undefined,
     xml('jitsi_participant_codecList', null, 'vp8'),
     xml('SourceInfo', null, JSON.stringify(sourceInfoOf(p))),
+    p.raisedHand !== undefined ? xml(RAISED_HAND_ELEMENT, null, String(p.raisedHand)) : undefined,
     p.displayName !== '' ? xml('nick', { xmlns: NS_NICK }, p.displayName) : undefined,
   );
 }
@@ -101,6 +113,13 @@ export interface OccupantPresence {
   affiliation: string | undefined;
   /** The occupant's real JID (non-anonymous rooms; the focus is recognised by it). */
   realJid: string | undefined;
+  /** When the hand was raised (ms since epoch; 1 for Jitsi Meet's legacy `true`), 0 when not raised. */
+  raisedHand: number;
+  /** MUC status codes (e.g. 307 kicked, 110 self). */
+  statusCodes: string[];
+  /** For a kick (307): the actor's nick and the reason, when given. */
+  actorNick: string | undefined;
+  reason: string | undefined;
 }
 
 /**
@@ -125,7 +144,19 @@ export function parseOccupantPresence(presence: Element, roomJid: string): Occup
     role: item?.attrs.role as string | undefined,
     affiliation: item?.attrs.affiliation as string | undefined,
     realJid: item?.attrs.jid as string | undefined,
+    raisedHand: parseRaisedHand(presence.getChildText(RAISED_HAND_ELEMENT)),
+    statusCodes: codes,
+    actorNick: item?.getChild('actor')?.attrs.nick as string | undefined,
+    reason: item?.getChildText('reason') || undefined,
   };
+}
+
+/** `jitsi_participant_raisedHand` as Jitsi Meet reads it: a timestamp, `true` (1), or `false`/`0`/empty (lowered). */
+export function parseRaisedHand(value: string | null | undefined): number {
+  const v = (value ?? '').trim();
+  if (v === 'true') return 1;
+  const n = Number.parseInt(v, 10);
+  return Number.isFinite(n) && n > 0 ? n : 0;
 }
 
 /** Parses `SourceInfo` JSON leniently: anything malformed is ignored. */
@@ -154,4 +185,9 @@ export function parseSourceInfo(json: string | null | undefined): Record<string,
 export function isSourceOff(o: Pick<OccupantPresence, 'nick' | 'sourceInfo'>, kind: 'audio' | 'video'): boolean {
   const e = o.sourceInfo[`${o.nick}-${kind === 'audio' ? 'a' : 'v'}0`];
   return e === undefined || e.muted;
+}
+
+/** Whether an occupant is sharing its screen: a `-v1` (or any desktop-type) source announced and not muted. */
+export function isSharingScreen(o: Pick<OccupantPresence, 'nick' | 'sourceInfo'>): boolean {
+  return Object.entries(o.sourceInfo).some(([name, e]) => name.startsWith(`${o.nick}-v`) && name !== `${o.nick}-v0` && e.videoType === 'desktop' && !e.muted);
 }

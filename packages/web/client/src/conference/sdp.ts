@@ -65,7 +65,7 @@ export function remoteSourcesOf(j: Jingle): RemoteSource[] {
   return out;
 }
 
-function isMediaKind(m: string): m is MediaKind {
+export function isMediaKind(m: string): m is MediaKind {
   return m === 'audio' || m === 'video';
 }
 
@@ -73,7 +73,7 @@ function isMediaKind(m: string): m is MediaKind {
  * Groups `<source>` elements by owner and name. Receivers are only ever sent one primary SSRC plus its RTX per
  * source (§4.4.2); should a SIM group arrive anyway, only its first SSRC and that SSRC's FID partner are kept.
  */
-function groupSources(media: MediaKind, sources: readonly Source[], groups: readonly SsrcGroup[]): RemoteSource[] {
+export function groupSources(media: MediaKind, sources: readonly Source[], groups: readonly SsrcGroup[]): RemoteSource[] {
   const byKey = new Map<string, RemoteSource>();
   for (const s of sources) {
     const owner = s.owner ?? '';
@@ -126,6 +126,8 @@ interface Slot {
   media: MediaKind;
   /** The first m-line of its media: sendrecv, carries the placeholder and the client's own media. */
   main: boolean;
+  /** An extra m-line for a local source (a screen share): recvonly on the bridge's side (LJM `addMlineForNewSource`). */
+  local?: boolean;
   source: RemoteSource | undefined;
   rejected: boolean;
 }
@@ -171,6 +173,26 @@ export class RemoteDescription {
   /** The mid of the sendrecv m-line of `media` (where the client's own media goes). */
   mainMid(media: MediaKind): string | undefined {
     return this.#slots.find((s) => s.main && s.media === media)?.mid;
+  }
+
+  /**
+   * Adds an m-line for an extra local source of `media` (a screen share, `<ep>-v1`), as LJM's
+   * `SDP.addMlineForNewSource` does: a copy of the media's template, recvonly from the bridge's side, so the browser's
+   * answer sends on it. Returns its mid.
+   */
+  addLocalMid(media: MediaKind): string {
+    const mid = String(this.#slots.length);
+    this.#slots.push({ mid, media, main: false, local: true, source: undefined, rejected: false });
+    this.#version++;
+    return mid;
+  }
+
+  /** Rejects an m-line added by {@link addLocalMid} (the local source stopped; m-lines are never reused). */
+  removeLocalMid(mid: string): void {
+    const slot = this.#slots.find((s) => s.mid === mid && s.local === true && !s.rejected);
+    if (slot === undefined) return;
+    slot.rejected = true;
+    this.#version++;
   }
 
   /** The remote participant source received on m-line `mid` (undefined for placeholders and unknown mids). */
@@ -259,7 +281,7 @@ export class RemoteDescription {
     out.push(`a=setup:${t.fingerprints[0]?.setup ?? 'actpass'}`);
     if (!slot.rejected) out.push(...t.candidates.map(candidateLine));
     out.push(`a=mid:${slot.mid}`);
-    out.push(slot.rejected ? 'a=inactive' : slot.main ? 'a=sendrecv' : 'a=sendonly');
+    out.push(slot.rejected ? 'a=inactive' : slot.main ? 'a=sendrecv' : slot.local === true ? 'a=recvonly' : 'a=sendonly');
     const msid = slot.source?.msid;
     if (!slot.rejected && msid !== undefined) out.push(`a=msid:${msid}`);
     out.push('a=rtcp-mux');
@@ -286,14 +308,16 @@ function sameSsrcs(a: RemoteSource | undefined, b: RemoteSource): boolean {
   return a !== undefined && a.ssrcs.length === b.ssrcs.length && a.ssrcs.every((x, i) => b.ssrcs[i] === x);
 }
 
-function candidateLine(c: Candidate): string {
+/** An `a=candidate:` line from a Jingle candidate (LJM `SDPUtil.candidateFromJingle`). */
+export function candidateLine(c: Candidate): string {
   let line = `a=candidate:${c.foundation} ${c.component} ${c.protocol} ${c.priority} ${c.ip} ${c.port} typ ${c.type}`;
   if (c.relAddr !== undefined) line += ` raddr ${c.relAddr} rport ${c.relPort ?? 0}`;
   if (c.tcptype !== undefined) line += ` tcptype ${c.tcptype}`;
   return `${line} generation ${c.generation ?? 0}`;
 }
 
-function payloadLines(p: PayloadType, descriptionFbs: readonly RtcpFb[]): string[] {
+/** rtpmap, fmtp and rtcp-fb lines of one payload type (description-level feedback folded into each). */
+export function payloadLines(p: PayloadType, descriptionFbs: readonly RtcpFb[]): string[] {
   const channels = p.channels !== undefined && p.channels > 1 ? `/${p.channels}` : '';
   const out = [`a=rtpmap:${p.id} ${p.name}/${p.clockrate ?? 90000}${channels}`];
   const fmtp = p.parameters.map((x) => (x.name !== undefined && x.name !== '' ? `${x.name}=${x.value}` : x.value));
@@ -348,7 +372,8 @@ export function answerToContents(sdp: string, names: ReadonlyMap<string, LocalSo
   return contents;
 }
 
-function payloadTypesOf(m: SdpMedia): PayloadType[] {
+/** The payload types of an m-line, with their fmtp parameters and rtcp-fb (`*` feedback folded in). */
+export function payloadTypesOf(m: SdpMedia): PayloadType[] {
   return m.rtp.map((r): PayloadType => {
     const p: PayloadType = { id: r.payload, name: r.codec, clockrate: r.rate ?? 90000, parameters: [], rtcpFbs: [] };
     const channels = Number(r.encoding);
@@ -367,7 +392,8 @@ function payloadTypesOf(m: SdpMedia): PayloadType[] {
   });
 }
 
-function transportOf(session: sdpTransform.SessionDescription, m: SdpMedia): IceUdpTransport {
+/** ICE credentials, DTLS fingerprint and setup role, and candidates of an m-line (media or session level). */
+export function transportOf(session: sdpTransform.SessionDescription, m: SdpMedia): IceUdpTransport {
   const fp = m.fingerprint ?? session.fingerprint;
   const setup = m.setup ?? session.setup;
   return {
@@ -400,7 +426,8 @@ function isSetup(s: string | undefined): s is 'active' | 'passive' | 'actpass' |
   return s === 'active' || s === 'passive' || s === 'actpass' || s === 'holdconn';
 }
 
-function sendingSources(m: SdpMedia, local: LocalSourceName): { sources: Source[]; groups: SsrcGroup[] } {
+/** The sources (SSRCs with name, msid, videoType) and SSRC groups an m-line sends. */
+export function sendingSources(m: SdpMedia, local: LocalSourceName): { sources: Source[]; groups: SsrcGroup[] } {
   const ssrcIds: number[] = [];
   const msids = new Map<number, string>();
   for (const a of m.ssrcs ?? []) {

@@ -1,6 +1,6 @@
 /**
  * `/`: start or join a meeting by name (a readable random name is suggested), and the recent meetings kept in local
- * storage, each with a control to forget it, plus one to forget them all.
+ * storage, each with a control to forget it, plus one to forget them all (none when the server disabled them).
  */
 import { normalizeRoomName, randomRoomName, roomNameProblem, suggestRoomName } from '../room-name.js';
 import type { LocalSettings } from '../storage.js';
@@ -45,6 +45,10 @@ export function homeView(settings: LocalSettings, maxRoomNameLength: number): HT
   const renderRecent = (): void => {
     const rooms = settings.recentRooms;
     recent.replaceChildren(h('h2', { id: 'recent-heading' }, 'Recent meetings'));
+    if (!settings.recentRoomsEnabled) {
+      recent.append(h('p', { class: 'hint' }, 'This server does not keep a list of recent meetings in your browser.'));
+      return;
+    }
     if (rooms.length === 0) {
       recent.append(h('p', { class: 'hint' }, 'Meetings you join are listed here, in this browser only.'));
       return;

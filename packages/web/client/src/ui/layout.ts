@@ -41,3 +41,23 @@ export function receiveHeightFor(devicePixels: number): number {
   if (devicePixels <= 400) return 360;
   return 720;
 }
+
+/** Stage view geometry: one large 16:9 tile above a row of thumbnails (the filmstrip). */
+export interface StageLayout {
+  stageWidth: number;
+  stageHeight: number;
+  thumbWidth: number;
+  thumbHeight: number;
+}
+
+/**
+ * Stage view in a `width` × `height` area with `thumbs` thumbnails below the stage: thumbnails are about a fifth of
+ * the height (72–140 px; none when there are no thumbnails), the stage takes the rest at 16:9. The filmstrip scrolls
+ * sideways when the thumbnails do not fit.
+ */
+export function stageLayoutFor(thumbs: number, width: number, height: number, gap = 8): StageLayout {
+  const thumbHeight = thumbs === 0 ? 0 : Math.round(Math.min(140, Math.max(72, height * 0.2)));
+  const areaHeight = Math.max(0, height - (thumbs === 0 ? 0 : thumbHeight + gap));
+  const stageWidth = Math.max(0, Math.min(width, areaHeight * ASPECT));
+  return { stageWidth, stageHeight: stageWidth / ASPECT, thumbWidth: thumbHeight * ASPECT, thumbHeight };
+}

@@ -1,11 +1,11 @@
 /**
- * `/<room>` before joining: display name, camera and microphone preview, and "join with microphone / camera off".
- * The same {@link LocalMedia} goes on into the meeting, so the devices are opened once.
- *
- * TODO(#6): device choice (camera, microphone, speaker).
+ * `/<room>` before joining: display name, camera and microphone preview, device choice (remembered in local
+ * storage), and "join with microphone / camera off". The same {@link LocalMedia} goes on into the meeting, so the
+ * devices are opened once. Focus order: name, camera, microphone, the two options, Join (Enter in the name joins).
  */
 import { LocalMedia } from '../conference/local-media.js';
 import type { LocalSettings } from '../storage.js';
+import { deviceSelectors } from './devices.js';
 import { h } from './dom.js';
 import { Tile } from './tile.js';
 
@@ -17,7 +17,8 @@ export interface JoinRequest {
 /** Shows the pre-join screen; `onJoin` is called once the user presses Join. */
 export async function prejoinView(room: string, settings: LocalSettings, onJoin: (req: JoinRequest) => void): Promise<HTMLElement> {
   const opts = settings.joinOptions;
-  const { media, error } = await LocalMedia.open(opts);
+  const devices = settings.devices;
+  const { media, error } = await LocalMedia.open({ ...opts, audioDeviceId: devices.audioInput, videoDeviceId: devices.videoInput });
   const preview = new Tile({ id: 'preview', local: true });
   const name = h('input', { id: 'display-name', name: 'name', type: 'text', autocomplete: 'nickname', maxlength: 64, value: settings.displayName });
   const update = (): void => {
@@ -54,6 +55,15 @@ export async function prejoinView(room: string, settings: LocalSettings, onJoin:
     } },
     h('label', { for: 'display-name' }, 'Your name'),
     name,
+    deviceSelectors({
+      idPrefix: 'prejoin',
+      media,
+      settings,
+      onSwitch: async (kind, deviceId) => {
+        await media.switchDevice(kind, deviceId);
+        update();
+      },
+    }).el,
     h('div', { class: 'check' }, micOff, h('label', { for: 'join-mic-off' }, 'Join with microphone off')),
     h('div', { class: 'check' }, camOff, h('label', { for: 'join-camera-off' }, 'Join with camera off')),
     error !== undefined ? h('p', { class: 'error', role: 'alert' }, error) : undefined,

@@ -1,6 +1,9 @@
 /**
- * One participant's tile: video (or initials when the camera is off), name, and mute indicators. Indicators are
- * real elements with text alternatives so they are announced and testable (`[data-indicator="mic-off"]`).
+ * One participant's tile: video (or initials when the camera is off), name, and mute and raised-hand indicators.
+ * Indicators are real elements with text alternatives so they are announced and testable
+ * (`[data-indicator="mic-off"]`, `[data-indicator="hand"]`). A screen-share tile (`screen`) shows the whole
+ * picture (no cropping, no mirror) and is marked `data-screen-of="<id>"` instead of `data-endpoint`. The meeting puts
+ * per-tile buttons (show on stage) into {@link Tile.actions}.
  */
 import { ICONS, h, icon } from './dom.js';
 
@@ -12,25 +15,36 @@ export class Tile {
   readonly #avatar: HTMLElement;
   readonly #micOff: HTMLElement;
   readonly #cameraOff: HTMLElement;
+  readonly #hand: HTMLElement;
+  /** Buttons for this tile (e.g. "show on stage"); empty by default. */
+  readonly actions: HTMLElement;
+  readonly screen: boolean;
   #displayName = '';
   #videoMuted = false;
   #hasVideo = false;
 
-  constructor(opts: { id: string; local: boolean }) {
-    this.video = h('video', { autoplay: true, playsinline: true, class: opts.local ? 'mirrored' : undefined });
+  constructor(opts: { id: string; local: boolean; screen?: boolean }) {
+    this.screen = opts.screen === true;
+    this.video = h('video', { autoplay: true, playsinline: true, class: opts.local && !this.screen ? 'mirrored' : undefined });
     this.video.muted = true; // audio plays through the tile's own <audio> element
     this.#audio = h('audio', { autoplay: true });
     this.#name = h('span', { class: 'name' });
     this.#avatar = h('div', { class: 'avatar', 'aria-hidden': 'true' });
     this.#micOff = h('span', { class: 'indicator', 'data-indicator': 'mic-off', role: 'img', 'aria-label': 'Microphone muted', title: 'Microphone muted', hidden: true }, icon(ICONS.micOff));
     this.#cameraOff = h('span', { class: 'indicator', 'data-indicator': 'camera-off', role: 'img', 'aria-label': 'Camera off', title: 'Camera off', hidden: true }, icon(ICONS.cameraOff));
+    this.#hand = h('span', { class: 'indicator hand', 'data-indicator': 'hand', role: 'img', 'aria-label': 'Hand raised', title: 'Hand raised', hidden: true }, icon(ICONS.hand));
+    this.actions = h('div', { class: 'tile-actions' });
     this.el = h(
       'figure',
-      { class: opts.local ? 'tile local' : 'tile', 'data-endpoint': opts.id },
+      {
+        class: ['tile', opts.local ? 'local' : '', this.screen ? 'screen' : ''].filter((c) => c !== '').join(' '),
+        ...(this.screen ? { 'data-screen-of': opts.id } : { 'data-endpoint': opts.id }),
+      },
       this.video,
       this.#avatar,
-      h('figcaption', null, this.#name, this.#micOff, this.#cameraOff),
-      opts.local ? undefined : this.#audio,
+      h('figcaption', null, this.#hand, this.#name, this.#micOff, this.#cameraOff),
+      this.actions,
+      opts.local || this.screen ? undefined : this.#audio,
     );
     this.#render();
   }
@@ -43,6 +57,17 @@ export class Tile {
   setAudioMuted(muted: boolean): void {
     this.#micOff.hidden = !muted;
     this.el.dataset.audioMuted = String(muted);
+  }
+
+  /** Shows or hides the raised-hand indicator. */
+  setHandRaised(raised: boolean): void {
+    this.#hand.hidden = !raised;
+    this.el.dataset.handRaised = String(raised);
+  }
+
+  /** Marks the tile of the active speaker. */
+  setSpeaking(speaking: boolean): void {
+    this.el.classList.toggle('speaking', speaking);
   }
 
   setVideoMuted(muted: boolean): void {

@@ -1,33 +1,28 @@
 /**
- * A small XMPP client over WebSocket, speaking exactly what strophe.js (and so lib-jitsi-meet) puts on the wire:
- * RFC 7395 framing, SASL ANONYMOUS without initial response, resource binding without a requested resource, no
- * session IQ, no stream management. IQ responses are matched by `id` only, as Strophe does.
+ * A small XMPP client, speaking exactly what strophe.js (and so lib-jitsi-meet) puts on the wire: SASL ANONYMOUS
+ * without initial response, resource binding without a requested resource, no session IQ, no stream management.
+ * IQ responses are matched by `id` only, as Strophe does.
+ *
+ * The stream runs over a WebSocket (RFC 7395); when the WebSocket cannot be opened at all, over BOSH (XEP-0124/0206)
+ * at `boshUrl` instead (transport.ts, websocket.ts, bosh.ts).
  *
  * Incoming stanzas other than IQ responses go to the registered handlers in order; an IQ get/set that no handler
- * takes is answered `service-unavailable` (RFC 6120 §8.4). XEP-0199 pings from the server are answered here.
- *
- * TODO(#6): BOSH fallback (PROTOCOL §2.2) behind the same interface, for networks that block WebSockets.
+ * takes is answered `service-unavailable` (RFC 6120 §8.4). XEP-0199 pings from the server are answered here, and
+ * the client pings the server as LJM does (every 10 s; two unanswered in a row count as a lost connection, so a
+ * dead network is noticed even when no socket error arrives).
  *
  * References:
- * - https://www.rfc-editor.org/rfc/rfc7395 (XMPP over WebSocket: §3.3 framing, §3.4 stream open, §3.6 close)
+ * - https://www.rfc-editor.org/rfc/rfc7395 (XMPP over WebSocket), XEP-0124 / XEP-0206 (BOSH)
  * - https://www.rfc-editor.org/rfc/rfc6120#section-6 (SASL), §7 (resource binding), §8.2.3 (IQ semantics)
  * - https://www.rfc-editor.org/rfc/rfc4505 (ANONYMOUS mechanism)
  * - https://xmpp.org/extensions/xep-0199.html (ping)
- * - /work/shared/PROTOCOL.md §2.1, §2.3, §2.4
+ * - /work/shared/PROTOCOL.md §2.1–§2.4, §2.7, Appendix B (ping interval, timeout, threshold)
  */
-import {
-  type Element,
-  NS_BIND,
-  NS_CLIENT,
-  NS_FRAMING,
-  NS_PING,
-  NS_SASL,
-  NS_STANZAS,
-  NS_STREAMS,
-  xml,
-} from '@jitsi-one/xmpp';
+import { type Element, NS_BIND, NS_CLIENT, NS_PING, NS_SASL, NS_STANZAS, NS_STREAMS, xml } from '@jitsi-one/xmpp';
 import { Emitter } from '../events.js';
-import { parseFrame } from './dom.js';
+import { BoshTransport } from './bosh.js';
+import type { Transport } from './transport.js';
+import { WebSocketTransport } from './websocket.js';
 
 /** An IQ answered with `type="error"` (or not answered in time: condition `remote-server-timeout`). */
 export class IqError extends Error {
@@ -48,12 +43,16 @@ export class IqError extends Error {
 export type StanzaHandler = (stanza: Element) => boolean;
 
 export interface XmppConnectionOptions {
-  /** `ws:`/`wss:` URL of the XMPP WebSocket endpoint (`config.websocket`). */
-  url: string;
+  /** `ws:`/`wss:` URL of the XMPP WebSocket endpoint (`config.websocket`); omit to use BOSH only. */
+  url?: string | undefined;
+  /** BOSH URL (`config.bosh`, may be relative): used when the WebSocket cannot be opened. */
+  boshUrl?: string | undefined;
   /** The XMPP domain (`config.hosts.domain`). */
   domain: string;
-  /** How long to wait for each step of the login. Default 10 s. */
+  /** How long to wait for each step of the login (and for the WebSocket to open). Default 10 s. */
   timeoutMs?: number;
+  /** Client pings to the server (LJM: every 10 s, 5 s timeout, 2 failures); 0 turns them off. */
+  pingIntervalMs?: number;
 }
 
 interface ConnectionEvents {
@@ -62,48 +61,73 @@ interface ConnectionEvents {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+const PING_INTERVAL_MS = 10_000;
+const PING_TIMEOUT_MS = 5_000;
+const PING_FAILURES = 2;
 
 export class XmppConnection extends Emitter<ConnectionEvents> {
-  readonly #ws: WebSocket;
+  readonly #transport: Transport;
   readonly #domain: string;
   readonly #timeoutMs: number;
   readonly #handlers: StanzaHandler[] = [];
   readonly #pending = new Map<string, { resolve: (el: Element) => void; reject: (err: Error) => void; timer: number }>();
-  /** Frames received during login, consumed in order by {@link #nextFrame}. */
+  /** Elements received during login, consumed in order by {@link #nextFrame}. */
   readonly #frames: Element[] = [];
   #frameWaiter: ((el: Element | undefined) => void) | undefined;
   #bound = false;
   #closed = false;
   #closedEmitted = false;
   #nextId = 0;
+  #pingTimer: number | undefined;
+  #pingFailures = 0;
   readonly #idPrefix = Math.random().toString(36).slice(2, 8);
   /** The full JID the server bound. */
   jid = '';
 
-  private constructor(ws: WebSocket, domain: string, timeoutMs: number) {
+  private constructor(transport: Transport, domain: string, timeoutMs: number) {
     super();
-    this.#ws = ws;
+    this.#transport = transport;
     this.#domain = domain;
     this.#timeoutMs = timeoutMs;
-    ws.addEventListener('message', (ev) => this.#onFrame(String(ev.data)));
-    ws.addEventListener('close', () => this.#onClosed(this.#closed ? undefined : new Error('connection dropped')));
+    transport.onElement = (el) => this.#onElement(el);
+    transport.onClose = (error) => this.#onClosed(error);
   }
 
-  /** Opens the WebSocket, authenticates anonymously and binds a resource. */
+  /**
+   * Opens the WebSocket (or, when it cannot be opened and `boshUrl` is given, a BOSH session), authenticates
+   * anonymously and binds a resource.
+   */
   static async connect(opts: XmppConnectionOptions): Promise<XmppConnection> {
-    const ws = new WebSocket(opts.url, 'xmpp');
-    const conn = new XmppConnection(ws, opts.domain, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    let transport: Transport | undefined;
+    let wsError: unknown;
+    if (opts.url !== undefined) {
+      try {
+        transport = await WebSocketTransport.open(opts.url, opts.domain, timeoutMs);
+      } catch (err) {
+        wsError = err;
+        if (opts.boshUrl === undefined) throw err;
+        console.warn('XMPP WebSocket unavailable, falling back to BOSH', err);
+      }
+    }
+    if (transport === undefined) {
+      if (opts.boshUrl === undefined) throw wsError instanceof Error ? wsError : new Error('no XMPP service URL');
+      transport = new BoshTransport(opts.boshUrl, opts.domain);
+    }
+    const conn = new XmppConnection(transport, opts.domain, timeoutMs);
     try {
-      await new Promise<void>((resolve, reject) => {
-        ws.addEventListener('open', () => resolve(), { once: true });
-        ws.addEventListener('error', () => reject(new Error(`cannot open ${opts.url}`)), { once: true });
-      });
       await conn.#login();
+      conn.#startPings(opts.pingIntervalMs ?? PING_INTERVAL_MS);
       return conn;
     } catch (err) {
       conn.close();
       throw err;
     }
+  }
+
+  /** `websocket` or `bosh`. */
+  get transport(): 'websocket' | 'bosh' {
+    return this.#transport.kind;
   }
 
   /** False once closed (by either side). */
@@ -129,7 +153,7 @@ export class XmppConnection extends Emitter<ConnectionEvents> {
   send(stanza: Element): void {
     if (this.#closed) return;
     if (stanza.attrs.xmlns === undefined) stanza.attrs.xmlns = NS_CLIENT;
-    this.#ws.send(stanza.toString());
+    this.#transport.send(stanza.toString());
   }
 
   /**
@@ -169,33 +193,33 @@ export class XmppConnection extends Emitter<ConnectionEvents> {
     );
   }
 
-  /** Closes the stream (RFC 7395 §3.6) and the socket. Idempotent. */
+  /** Closes the stream (RFC 7395 §3.6 / BOSH terminate) and the connection. Idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    try {
-      if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(`<close xmlns="${NS_FRAMING}"/>`);
-      this.#ws.close();
-    } catch {
-      // The socket is already failing; the close event reports it.
-    }
+    this.#transport.close();
     this.#onClosed(undefined);
   }
 
+  /** Drops the connection as a network failure would: no stream close; `closed` reports an error (tests). */
+  drop(): void {
+    this.#transport.abort();
+  }
+
   async #login(): Promise<void> {
-    // RFC 7395 §3.4 / PROTOCOL §2.1: <open/>, then the features in their own frame.
+    // RFC 7395 §3.4 / XEP-0206 §4 (PROTOCOL §2.1–2.2): the features after the stream opens.
     let features = await this.#openStream();
     const mechanisms = features.getChild('mechanisms', NS_SASL)?.getChildren('mechanism').map((m) => m.getText()) ?? [];
     if (!mechanisms.includes('ANONYMOUS')) throw new Error('the server does not offer anonymous login');
     // RFC 4505: ANONYMOUS with no initial response (strophe sends none).
-    this.#ws.send(`<auth xmlns="${NS_SASL}" mechanism="ANONYMOUS"/>`);
+    this.#transport.send(`<auth xmlns="${NS_SASL}" mechanism="ANONYMOUS"/>`);
     const outcome = await this.#nextFrame();
     if (outcome.name !== 'success') throw new Error('anonymous login refused');
     features = await this.#openStream();
     if (features.getChild('bind', NS_BIND) === undefined) throw new Error('the server offers no resource binding');
     // RFC 6120 §7.6: no <resource/>, the server picks one.
     const id = this.nextId();
-    this.#ws.send(xml('iq', { xmlns: NS_CLIENT, type: 'set', id }, xml('bind', { xmlns: NS_BIND })).toString());
+    this.#transport.send(xml('iq', { xmlns: NS_CLIENT, type: 'set', id }, xml('bind', { xmlns: NS_BIND })).toString());
     const bound = await this.#nextFrame();
     const jid = bound.getChild('bind', NS_BIND)?.getChildText('jid');
     if (bound.name !== 'iq' || bound.attrs.id !== id || bound.attrs.type !== 'result' || !jid?.includes('/')) {
@@ -207,9 +231,7 @@ export class XmppConnection extends Emitter<ConnectionEvents> {
   }
 
   async #openStream(): Promise<Element> {
-    this.#ws.send(`<open xmlns="${NS_FRAMING}" to="${this.#domain}" version="1.0"/>`);
-    const open = await this.#nextFrame();
-    if (open.name !== 'open' || open.attrs.xmlns !== NS_FRAMING) throw new Error('unexpected stream header');
+    this.#transport.openStream();
     const features = await this.#nextFrame();
     if (features.name !== 'stream:features' && !(features.name === 'features' && features.attrs.xmlns === NS_STREAMS)) {
       throw new Error('no stream features');
@@ -220,6 +242,7 @@ export class XmppConnection extends Emitter<ConnectionEvents> {
   #nextFrame(): Promise<Element> {
     const queued = this.#frames.shift();
     if (queued !== undefined) return Promise.resolve(queued);
+    if (this.#closed) return Promise.reject(new Error('connection closed during login'));
     return new Promise<Element>((resolve, reject) => {
       const timer = window.setTimeout(() => {
         this.#frameWaiter = undefined;
@@ -234,21 +257,24 @@ export class XmppConnection extends Emitter<ConnectionEvents> {
     });
   }
 
-  #onFrame(data: string): void {
-    const el = parseFrame(data);
-    if (el === undefined) {
-      this.#onClosed(new Error('malformed data from the server'));
-      return;
-    }
-    if (el.name === 'close' && el.attrs.xmlns === NS_FRAMING) {
-      this.#onClosed(new Error('the server closed the stream'));
-      return;
-    }
-    if (el.name === 'stream:error' || (el.name === 'error' && el.attrs.xmlns === NS_STREAMS)) {
-      const condition = el.children.find((c) => typeof c !== 'string') as Element | undefined;
-      this.#onClosed(new Error(`stream error: ${condition?.name ?? 'unknown'}`));
-      return;
-    }
+  /** XEP-0199 pings to the server (LJM `strophe.ping.ts`): two failures in a row end the connection. */
+  #startPings(intervalMs: number): void {
+    if (intervalMs <= 0) return;
+    this.#pingTimer = window.setInterval(() => {
+      this.iq(xml('iq', { type: 'get', to: this.#domain }, xml('ping', { xmlns: NS_PING })), PING_TIMEOUT_MS).then(
+        () => {
+          this.#pingFailures = 0;
+        },
+        (err: unknown) => {
+          // An error answer still proves the server is there; only silence counts.
+          if (err instanceof IqError && err.condition !== 'remote-server-timeout') this.#pingFailures = 0;
+          else if (++this.#pingFailures >= PING_FAILURES && !this.#closed) this.#onClosed(new Error('the server stopped answering'));
+        },
+      );
+    }, intervalMs);
+  }
+
+  #onElement(el: Element): void {
     if (!this.#bound) {
       if (this.#frameWaiter !== undefined) this.#frameWaiter(el);
       else this.#frames.push(el);
@@ -286,14 +312,17 @@ export class XmppConnection extends Emitter<ConnectionEvents> {
   }
 
   #onClosed(error: Error | undefined): void {
+    const wasClosed = this.#closed;
     this.#closed = true;
+    window.clearInterval(this.#pingTimer);
     this.#frameWaiter?.(undefined);
     for (const [id, p] of this.#pending) {
       window.clearTimeout(p.timer);
       p.reject(new Error('connection closed'));
       this.#pending.delete(id);
     }
-    if (this.#ws.readyState === WebSocket.OPEN || this.#ws.readyState === WebSocket.CONNECTING) this.#ws.close();
+    // Dropped by the other side (or gone silent): make sure the transport is shut too.
+    if (!wasClosed && error !== undefined) this.#transport.abort();
     if (this.#closedEmitted) return;
     this.#closedEmitted = true;
     this.emit('closed', error === undefined ? {} : { error });
