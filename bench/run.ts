@@ -17,8 +17,10 @@ const BENCHES: Record<string, () => Promise<BenchModule>> = {
   bridge: () => import('./bridge/index.js'),
   muc: () => import('./muc/index.js'),
   join: () => import('./join/index.js'),
+  browser: () => import('./browser/index.js'),
   srtp: () => import('./srtp/srtp.js'),
   fuzz: () => import('./fuzz/fuzz.js'),
+  soak: () => import('./soak/index.js'),
 };
 
 function listBenches(): string {

@@ -20,14 +20,18 @@
  * - sends synthetic media (test/synthetic-media.ts) once a path is up: Opus-like audio with the audio-level
  *   extension, VP8 per simulcast layer to the bridge, one VP8 stream P2P;
  * - counts every decrypted RTP packet it receives by SSRC, per path, and when the first VP8 key frame of each SSRC
- *   arrived.
+ *   arrived; per SSRC also bytes and the longest gap between two packets since {@link Participant.markGaps};
+ * - reliability options: `bridgeAddress` points its bridge candidate at a UDP proxy (test/udp-impairment.ts);
+ *   `repair` NACKs gaps in received video and unwraps RTX as a receiver, and answers the bridge's NACKs with RTX as
+ *   a sender (test/media-repair.ts), as a browser does; {@link Participant.flood} makes one layer a flood.
  */
-import { RTCPeerConnection, RtpPacket, type RTCDtlsTransport } from 'werift';
+import { GenericNack, RTCPeerConnection, RtcpTransportLayerFeedback, RtpPacket, type RTCDtlsTransport } from 'werift';
 import WebSocket from 'ws';
 import { type Element, NS_MUC } from '@jitsi-one/xmpp';
-import { parseJingle, serializeJingle, emptyDescription } from '../packages/focus/src/jingle/xml.js';
+import { emptyDescription, expandJsonSources, parseJingle, serializeJingle } from '../packages/focus/src/jingle/xml.js';
 import type { Content, Jingle, Reason, RtpDescription, RtpHdrExt, Source, SsrcGroup } from '../packages/focus/src/jingle/types.js';
 import { jingleToSdp, sdpMids, sdpPayloadTypes, sdpTransport, sourcesOf, usablePayloadTypes, type Media } from './jingle-sdp.js';
+import { buildRtx, ReceiveRepair, SendHistory } from './media-repair.js';
 import { MediaPump, SIMULCAST_SIZES, vp8KeyFrameSize, type VideoLayer } from './synthetic-media.js';
 import { connectXmpp, type XmppLink, type XmppTransportKind } from './xmpp-link.js';
 
@@ -84,6 +88,39 @@ export interface ParticipantOptions {
   holdOffer?: boolean;
   /** Go P2P with the other participant while there are exactly two (default false). */
   p2p?: boolean;
+  /**
+   * Replaces the address of every candidate in the bridge's offer (JVB session), e.g. with a UDP impairment proxy's
+   * (test/udp-impairment.ts), so that all media to and from the bridge goes through it.
+   */
+  bridgeAddress?: { ip: string; port: number };
+  /**
+   * Loss repair on the JVB session as a browser does it (test/media-repair.ts): NACK gaps in received video and
+   * unwrap RTX; keep sent video and answer the bridge's NACKs with RTX. Default false (werift's own receiver-side
+   * NACK handling then stays as it is).
+   */
+  repair?: boolean;
+  /** RTP packets per VP8 frame sent to the bridge (default 1). */
+  videoPacketsPerFrame?: number;
+}
+
+/** Per SSRC: packets and bytes received, and arrival gaps since {@link Participant.markGaps}. */
+export interface ArrivalStats {
+  packets: number;
+  bytes: number;
+  /** performance.now() of the last packet (or of the mark, before any packet since). */
+  last: number;
+  /** Longest time between two packets (or the mark and the first packet) since the mark, ms. */
+  longestGap: number;
+}
+
+/** What the sender side of `repair` did. */
+export interface RtxSenderStats {
+  /** Sequence numbers the bridge NACKed. */
+  nacked: number;
+  /** RTX packets sent in answer. */
+  rtxSent: number;
+  /** NACKed numbers no longer (or never) in the history. */
+  unknown: number;
 }
 
 /** The sources of one remote endpoint as announced by the focus (offer / source-add, minus source-remove). */
@@ -174,6 +211,16 @@ export class Participant {
   readonly channelMessages: Array<Record<string, unknown>> = [];
   /** Other occupants (not the focus), by nick. */
   readonly others = new Set<string>();
+  /** Arrivals by SSRC, both paths. */
+  readonly arrivals = new Map<number, ArrivalStats>();
+  #gapMark = performance.now();
+  /** With `repair`: the receive side (NACKs sent, RTX received, per remote video SSRC). */
+  readonly repair: ReceiveRepair | undefined;
+  /** With `repair`: the send side. */
+  readonly rtxSender: RtxSenderStats = { nacked: 0, rtxSent: 0, unknown: 0 };
+  readonly #history = new SendHistory();
+  /** Remote FID groups: RTX SSRC → media SSRC. */
+  readonly #remoteRtx = new Map<number, number>();
   #jvb: MediaPath | undefined;
   #jvbPc: RTCPeerConnection | undefined;
   #jvbAccepted = false;
@@ -189,6 +236,16 @@ export class Participant {
     this.opts = opts;
     this.occupantJid = `${opts.room}/${opts.nick}`;
     this.focusOccupant = `${opts.room}/focus`;
+    if (opts.repair === true) {
+      this.repair = new ReceiveRepair({
+        sendNack: (mediaSsrc, seqs) => {
+          const dt = this.#jvb?.dt;
+          if (dt?.state !== 'connected') return;
+          const feedback = new GenericNack({ senderSsrc: opts.ssrcs.video, mediaSourceSsrc: mediaSsrc, lost: seqs });
+          dt.sendRtcp([new RtcpTransportLayerFeedback({ feedback })]).catch(() => undefined);
+        },
+      });
+    }
     link.respond((iq) => {
       const disco = iq.getChild('query', NS_DISCO_INFO);
       if (iq.attrs.type !== 'get' || disco === undefined) return '';
@@ -274,6 +331,42 @@ export class Participant {
     return this.received.get(ssrc) ?? 0;
   }
 
+  /** Starts a new gap measurement: every SSRC's longest gap counts from now. */
+  markGaps(): void {
+    const now = performance.now();
+    this.#gapMark = now;
+    for (const a of this.arrivals.values()) {
+      a.last = now;
+      a.longestGap = 0;
+    }
+  }
+
+  /** Longest time without a packet on `ssrc` since {@link markGaps}, up to now (ms). */
+  longestGap(ssrc: number): number {
+    const now = performance.now();
+    const a = this.arrivals.get(ssrc);
+    if (a === undefined) return now - this.#gapMark;
+    return Math.max(a.longestGap, now - a.last);
+  }
+
+  /** Bytes received on `ssrc` so far (both paths). */
+  bytes(ssrc: number): number {
+    return this.arrivals.get(ssrc)?.bytes ?? 0;
+  }
+
+  /** The JVB media pump (once the session is accepted), e.g. for its counters. */
+  get pump(): MediaPump | undefined {
+    return this.#jvb?.pump;
+  }
+
+  /** Turns the video layer `ssrc` (default: the top one) into a flood of `bitrateBps` towards the bridge. */
+  flood(bitrateBps: number, ssrc?: number): void {
+    const pump = this.#jvb?.pump;
+    if (pump === undefined) throw new Error(`${this.opts.nick}: no JVB media yet`);
+    const { video, layers } = this.opts.ssrcs;
+    pump.flood(ssrc ?? layers?.video[1] ?? video, bitrateBps);
+  }
+
   /** Packets received over P2P on `ssrc` so far. */
   countP2p(ssrc: number): number {
     return this.receivedP2p.get(ssrc) ?? 0;
@@ -337,10 +430,12 @@ export class Participant {
       case 'session-initiate':
         this.offer = j;
         this.#addSources(srcs);
+        this.#addRemoteRtx(j);
         if (this.opts.holdOffer !== true) void this.answerOffer();
         break;
       case 'source-add':
         this.#addSources(srcs);
+        this.#addRemoteRtx(j);
         break;
       case 'source-remove':
         for (const { media, source } of srcs) {
@@ -354,6 +449,22 @@ export class Participant {
         break;
       default:
         break;
+    }
+  }
+
+  /** Remembers the FID groups (media SSRC, RTX SSRC) of remote video, to unwrap RTX with `repair`. */
+  #addRemoteRtx(j: Jingle): void {
+    const contents: Content[] = [...j.contents, ...(j.jsonSources !== undefined ? expandJsonSources(j.jsonSources) : [])];
+    for (const c of contents) {
+      if ((c.description?.media ?? c.name) !== 'video') continue;
+      for (const s of c.description?.sources ?? []) if (s.owner !== 'jvb') this.repair?.watch.add(s.ssrc);
+      for (const g of c.description?.ssrcGroups ?? []) {
+        const [media, rtx] = g.ssrcs;
+        if (g.semantics !== 'FID' || media === undefined || rtx === undefined) continue;
+        this.#remoteRtx.set(rtx, media);
+        this.repair?.rtxToMedia.set(rtx, media);
+        this.repair?.watch.delete(rtx);
+      }
     }
   }
 
@@ -405,13 +516,20 @@ export class Participant {
     if (ws !== undefined) this.#openChannel(ws);
     const pc = loopbackPeerConnection();
     this.#jvbPc = pc;
-    await pc.setRemoteDescription({ type: 'offer', sdp: jingleToSdp(offer) });
+    await pc.setRemoteDescription({ type: 'offer', sdp: jingleToSdp(this.#viaBridgeAddress(offer)) });
+    if (this.repair !== undefined) {
+      // Our own NACK logic replaces werift's receiver-side NACK generator (which mixes SSRCs of one m-line).
+      for (const t of pc.getTransceivers()) (t.receiver as unknown as { nack: { addPacket(p: unknown): void } }).nack.addPacket = () => undefined;
+    }
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
     const local = pc.localDescription?.sdp ?? answer.sdp;
     const dt = pc.dtlsTransports[0];
     if (dt === undefined) throw new Error('werift has no DTLS transport');
-    dt.onRtp.subscribe((p) => this.#onRtp(p, this.received));
+    dt.onRtp.subscribe((p) => {
+      this.#onRtp(p, this.received);
+      this.repair?.onRtp(p.header.ssrc, p.header.sequenceNumber, p.header.payloadType, p.payload, performance.now());
+    });
     this.#jvb = { pc, dt, pump: undefined };
     // LJM sends no candidates in the JVB session-accept: the bridge learns the address peer-reflexively (§4.6).
     const transport = { ...sdpTransport(local, 'active'), candidates: [] };
@@ -447,11 +565,71 @@ export class Participant {
     if (res.attrs.type !== 'result') throw new Error(`session-accept refused: ${res.toString()}`);
     const pt = (media: Media, re: RegExp, dflt: number): number =>
       usablePayloadTypes(offer.contents.find((c) => c.description?.media === media)?.description ?? emptyDescription(media)).find((p) => re.test(p.name))?.id ?? dflt;
-    this.#jvb.pump = new MediaPump({ audioSsrc: this.opts.ssrcs.audio, audioPt: pt('audio', /opus/i, 111), audioLevelExtId: this.#audioLevelId, videoPt: pt('video', /vp8/i, 100), layers: video.layers });
+    const videoPt = pt('video', /vp8/i, 100);
+    this.#jvb.pump = new MediaPump({
+      audioSsrc: this.opts.ssrcs.audio,
+      audioPt: pt('audio', /opus/i, 111),
+      audioLevelExtId: this.#audioLevelId,
+      videoPt,
+      layers: video.layers,
+      ...(this.opts.videoPacketsPerFrame !== undefined ? { videoPacketsPerFrame: this.opts.videoPacketsPerFrame } : {}),
+    });
     this.#jvbAccepted = true;
-    dt.onStateChange.subscribe(() => this.#route());
+    dt.onStateChange.subscribe((st) => {
+      if (st === 'failed' && !this.#left) this.problems.push(`DTLS with the bridge failed (ICE ${pc.iceConnectionState})`);
+      this.#route();
+    });
     answerKeyFrameRequests(dt, () => this.#jvb?.pump);
+    const videoDesc = offer.contents.find((c) => c.description?.media === 'video')?.description;
+    const rtxPts = (videoDesc?.payloadTypes ?? []).filter((p) => /^rtx$/i.test(p.name));
+    if (this.repair !== undefined) for (const p of rtxPts) this.repair.rtxPts.add(p.id);
+    if (this.opts.repair === true) {
+      const rtxPt = rtxPts.find((p) => p.parameters.some((x) => x.name === 'apt' && x.value === String(videoPt)))?.id;
+      if (rtxPt !== undefined) this.#answerNacks(dt, rtxPt);
+      else this.problems.push('repair: the offer has no RTX payload type for VP8');
+    }
     this.#route();
+  }
+
+  /** The offer with every candidate pointing at `bridgeAddress` (unchanged without it). */
+  #viaBridgeAddress(offer: Jingle): Jingle {
+    const to = this.opts.bridgeAddress;
+    if (to === undefined) return offer;
+    return {
+      ...offer,
+      contents: offer.contents.map((c) =>
+        c.transport === undefined ? c : { ...c, transport: { ...c.transport, candidates: c.transport.candidates.map((x) => ({ ...x, ip: to.ip, port: to.port })) } },
+      ),
+    };
+  }
+
+  /** Sender side of `repair`: answers generic NACKs (RFC 4585) for our video with RTX (RFC 4588) from the history. */
+  #answerNacks(dt: RTCDtlsTransport, rtxPt: number): void {
+    const { video, rtx, layers } = this.opts.ssrcs;
+    const rtxOf = new Map<number, number>([[video, rtx]]);
+    if (layers) layers.video.forEach((v, i) => rtxOf.set(v, layers.rtx[i] ?? 0));
+    const rtxSeq = new Map<number, number>();
+    dt.onRtcp.subscribe((pkt) => {
+      if (pkt.type !== 205) return;
+      // werift bundles more than one copy of its RTP classes: recognise a generic NACK by shape, not instanceof.
+      const fb = (pkt as { feedback?: { count?: number; mediaSourceSsrc?: number; lost?: number[] } }).feedback;
+      if (fb?.count !== 1 || fb.mediaSourceSsrc === undefined || !Array.isArray(fb.lost)) return;
+      const rtxSsrc = rtxOf.get(fb.mediaSourceSsrc);
+      if (rtxSsrc === undefined) return;
+      for (const lost of fb.lost) {
+        this.rtxSender.nacked++;
+        const orig = this.#history.get(fb.mediaSourceSsrc, lost & 0xffff);
+        if (orig === undefined) {
+          this.rtxSender.unknown++;
+          continue;
+        }
+        const seq = rtxSeq.get(rtxSsrc) ?? 0x4000;
+        rtxSeq.set(rtxSsrc, (seq + 1) & 0xffff);
+        const out = buildRtx(orig, rtxSsrc, rtxPt, seq);
+        this.rtxSender.rtxSent++;
+        sender(dt)(out);
+      }
+    });
   }
 
   #openChannel(url: string): void {
@@ -476,6 +654,16 @@ export class Participant {
   #onRtp(p: RtpPacket, counts: Map<number, number>): void {
     const ssrc = p.header.ssrc;
     counts.set(ssrc, (counts.get(ssrc) ?? 0) + 1);
+    const now = performance.now();
+    let a = this.arrivals.get(ssrc);
+    if (a === undefined) {
+      a = { packets: 0, bytes: 0, last: this.#gapMark, longestGap: 0 };
+      this.arrivals.set(ssrc, a);
+    }
+    a.packets++;
+    a.bytes += p.serializeSize;
+    if (now - a.last > a.longestGap) a.longestGap = now - a.last;
+    a.last = now;
     let d = this.details.get(ssrc);
     if (d === undefined) {
       d = { pts: new Set(), withAudioLevel: 0, vp8KeyFrames: 0 };
@@ -503,7 +691,11 @@ export class Participant {
     }
     p2p?.pump?.stop();
     // Start once DTLS is up, so the first key frame is not lost before the transport can carry it.
-    if (!this.#left && this.#jvbAccepted && jvb?.pump !== undefined && !jvb.pump.running && jvb.dt.state === 'connected') jvb.pump.start(sender(jvb.dt));
+    if (!this.#left && this.#jvbAccepted && jvb?.pump !== undefined && !jvb.pump.running && jvb.dt.state === 'connected') {
+      const send = sender(jvb.dt);
+      const history = this.opts.repair === true ? this.#history : undefined;
+      jvb.pump.start(history === undefined ? send : (buf) => (history.record(buf), send(buf)));
+    }
   }
 
   // ------------------------------------------------------------------------------------------------------------- P2P
@@ -664,6 +856,7 @@ export class Participant {
   }
 
   #stopMedia(): void {
+    this.repair?.close();
     this.#jvb?.pump?.stop();
     this.#p2p?.pump?.stop();
     if (this.#p2p) this.#p2p.ended = true;

@@ -70,8 +70,9 @@ async function main(): Promise<void> {
       return t;
     },
     // No REMB/transport-cc comes back from the generator's receivers, so the estimator would not
-    // limit anything anyway; switched off so that the allocation depends on the constraints only.
-    config: { bwe: { enabled: false } },
+    // limit anything anyway; switched off so that the allocation depends on the constraints only. The per-endpoint
+    // receive limit is off too: the rate search sends up to ~20 Mbit/s per sender to find the forwarding ceiling.
+    config: { bwe: { enabled: false }, limits: { maxReceiveBitrateBps: 0 } },
     log,
   });
 

@@ -32,8 +32,8 @@ const USAGE = `usage: npm run bench -- join [options]
   --timeout SEC         deadline for one join to receive key frames from everyone (default 20)
   --settle MS           pause after a room is stable before its RSS is sampled (default 500)
   --steady SEC          how long the big room is kept after it first is full before the steady-state
-                        RSS sample (default 10: the bridge's NACK caches, 256 packets per forwarded
-                        video stream, fill in ~8.5 s at the synthetic 30 packets/s)
+                        RSS sample (default 10: the bridge's retransmission caches keep the last
+                        second of each video source, so they are full well before that)
   --jitter MS           random pause 0..MS before each measured join of the 3rd and the last
                         participant, so joins fall at a random point of the senders' 1 s key frame
                         cycle (default 1000)
@@ -41,7 +41,7 @@ const USAGE = `usage: npm run bench -- join [options]
                         --inspect=127.0.0.1:0 and the bench calls HeapProfiler.collectGarbage), and
                         report its V8 heap too
   --server-config JSON  merged over the bench's server config, for experiments, e.g.
-                        '{"bridge":{"video":{"nackCacheSize":16}}}'
+                        '{"bridge":{"video":{"nackCacheBytes":65536}}}'
   --log-level LEVEL     the server's log level (default warn)
   --json                print one JSON object on stdout; human output goes to stderr
                         (use npm run -s, or npm's banner lands on stdout too)

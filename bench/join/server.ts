@@ -49,7 +49,7 @@ export interface ServerOptions {
    * before RSS samples (HeapProfiler.collectGarbage over the inspector WebSocket).
    */
   gc?: boolean;
-  /** Merged over the bench's server config (e.g. `{ bridge: { video: { nackCacheSize: 16 } } }`). */
+  /** Merged over the bench's server config (e.g. `{ bridge: { video: { nackCacheBytes: 65536 } } }`). */
   configOverrides?: Record<string, unknown>;
 }
 

@@ -18,6 +18,7 @@ import type { MediaSourceDesc } from './colibri/types.js';
 import type { BridgeConfig } from './config.js';
 import { Endpoint } from './endpoint.js';
 import { InvalidStateError } from './errors.js';
+import type { SourcePacketCache } from './pipeline/packet-cache.js';
 import type { IncomingStream } from './pipeline/receive.js';
 import type { PacketInfo, PacketInfoPool } from './rtp/packet-info.js';
 import { sameLayout, type Source, type VideoSource } from './source.js';
@@ -309,9 +310,10 @@ export class Conference extends SafeEmitter<ConferenceEvents> {
 
   /**
    * Fans a packet out to every other endpoint that wants it: a pooled copy for each but the last, which gets the
-   * original (STYLE.md §3.4). Takes ownership of `p`. Internal, per packet.
+   * original (STYLE.md §3.4). A video packet that anyone wants is first copied into its source's retransmission
+   * `cache`, once for all receivers (their NACKs are answered from it). Takes ownership of `p`. Internal, per packet.
    */
-  fanOut(p: PacketInfo, sender: Endpoint): void {
+  fanOut(p: PacketInfo, sender: Endpoint, cache: SourcePacketCache | null = null): void {
     const now = p.receivedTimeUs / 1000;
     const list = this.#receivers;
     // Re-entrancy (a transport calling back synchronously) gets its own scratch list.
@@ -335,6 +337,7 @@ export class Conference extends SafeEmitter<ConferenceEvents> {
       if (n === 0) {
         this.#pool.release(p);
       } else {
+        if (cache !== null) p.cacheId = cache.insert(p.buffer, p.length, now);
         for (let i = 0; i < n - 1; i++) (targets[i] as Endpoint).send(this.#pool.clone(p));
         (targets[n - 1] as Endpoint).send(p);
       }
@@ -415,7 +418,10 @@ export class Conference extends SafeEmitter<ConferenceEvents> {
     const now = this.#clock.nowMs();
     const change = this.#speech.update(now);
     if (change !== undefined) this.#dominantSpeakerChanged(change);
-    for (const ep of this.#receivers) ep.sendTransportCcFeedback();
+    for (const ep of this.#receivers) {
+      ep.sendTransportCcFeedback();
+      ep.sendRetransmissionRequests(now);
+    }
     if (now - this.#lastRtcpMs >= this.#config.feedback.rtcpIntervalMs) {
       this.#lastRtcpMs = now;
       for (const ep of this.#receivers) ep.sendReports(now);

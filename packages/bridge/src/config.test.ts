@@ -10,7 +10,7 @@ describe('bridge config', () => {
       allocationIntervalMs: 1000,
       constraints: { initialMaxHeightPx: 180, defaultMaxHeightPx: 180 },
       feedback: { rtcpIntervalMs: 1000, transportCcIntervalMs: 100 },
-      video: { nackCacheSize: 256, nackMaxAgeMs: 1000, keyframeMinIntervalMs: 200 },
+      video: { nackCacheSize: 512, nackCacheBytes: 1_048_576, nackMaxAgeMs: 1000, keyframeMinIntervalMs: 200 },
       audio: { dropSilence: true },
       ssrcRewriting: { maxVideoSlots: 50, maxAudioSlots: 50 },
     });

@@ -45,10 +45,18 @@ export const bridgeFeedbackSchema = z.object({
 
 export const bridgeVideoSchema = z.object({
   /**
-   * Forwarded packets kept per outgoing video stream to answer NACKs (256 ≈ 1.7 s of 720p at 150 packets/s).
-   * Each holds a pooled 1.5 KB buffer: 384 KB per forwarded video stream. A paused stream's cache is freed.
+   * Sequence numbers remembered per outgoing video stream to answer its receiver's NACKs: what each forwarded packet
+   * was rewritten to (40 bytes each, no packet bytes: those are kept once per source, `nackCacheBytes`). The log
+   * starts at 64 and doubles while the stream sends more than that within `nackMaxAgeMs`, up to this: 512 ≈ 1 s of
+   * a 4–5 Mbit/s stream. A paused stream's log is cleared.
    */
-  nackCacheSize: z.number().int().min(16).max(8192).default(256),
+  nackCacheSize: z.number().int().min(16).max(8192).default(512),
+  /**
+   * Bytes of each video source's forwarded packets kept, once for all its receivers, to answer NACKs (JVB keeps one
+   * cache per incoming stream too). The buffer starts at 16 KiB and doubles while packets younger than
+   * `nackMaxAgeMs` would be evicted, up to this; it halves when it holds little. 1 MiB ≈ 1 s of 8 Mbit/s.
+   */
+  nackCacheBytes: z.number().int().min(16_384).max(64 * 1_048_576).default(1_048_576),
   /** Packets older than this are not retransmitted (the receiver has given up on them). */
   nackMaxAgeMs: z.number().int().min(50).default(1000),
   /** Minimum time between two keyframe requests for one source (ms; PROTOCOL.md §7.4: ≥ 200). */
@@ -64,6 +72,18 @@ export const bridgeVideoSchema = z.object({
 export const bridgeAudioSchema = z.object({
   /** Drop audio packets whose RFC 6464 level is 127 (digital silence), as JVB does. */
   dropSilence: z.boolean().default(true),
+});
+
+export const bridgeLimitsSchema = z.object({
+  /**
+   * Media (RTP, after decryption) one endpoint may send to the bridge, bits per second. Packets beyond it are dropped
+   * on arrival, before anything is forwarded, so a flooding client cannot multiply its flood to every receiver. A
+   * browser's 720p simulcast camera plus a 1080p screen share send about 6 Mbit/s; short bursts (key frames,
+   * bandwidth probes) fit in `receiveBurstMs`. 0 = no limit.
+   */
+  maxReceiveBitrateBps: z.number().int().min(0).default(20_000_000),
+  /** Burst allowance of that limit: this many milliseconds of traffic at the full rate. */
+  receiveBurstMs: z.number().int().min(10).max(10_000).default(500),
 });
 
 export const bridgeSsrcRewritingSchema = z.object({
@@ -92,6 +112,7 @@ export const bridgeConfigSchema = z.object({
   video: bridgeVideoSchema.prefault({}),
   audio: bridgeAudioSchema.prefault({}),
   ssrcRewriting: bridgeSsrcRewritingSchema.prefault({}),
+  limits: bridgeLimitsSchema.prefault({}),
 });
 
 /** The validated bridge config. */

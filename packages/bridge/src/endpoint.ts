@@ -1,9 +1,10 @@
 /**
- * Endpoint: one participant's leg on the bridge. As a sender it owns its sources, the SSRC table its receive
- * pipeline demultiplexes with, and the RTCP the bridge sends it as a receiver of its media (RR, REMB or
- * transport-cc feedback, keyframe requests). As a receiver it owns its subscriptions to other endpoints' sources
- * (layer selector + munger per source), its outgoing streams with their NACK caches, its bandwidth estimate, its
- * allocation settings (ReceiverVideoConstraints) and, in SSRC-rewriting mode, its slots.
+ * Endpoint: one participant's leg on the bridge. As a sender it owns its sources (each video source with the
+ * retransmission cache of its forwarded packets, shared by all receivers), the SSRC table its receive pipeline
+ * demultiplexes with, and the RTCP the bridge sends it as a receiver of its media (RR, REMB or transport-cc feedback,
+ * keyframe requests). As a receiver it owns its subscriptions to other endpoints' sources (layer selector + munger
+ * per source), its outgoing streams with their sent-packet logs (NACK → RTX from the sources' caches), its
+ * bandwidth estimate, its allocation settings (ReceiverVideoConstraints) and, in SSRC-rewriting mode, its slots.
  *
  * Lifecycle (mediasoup style): `expire()` is idempotent; it removes the endpoint's sources from every other
  * endpoint, frees the transport, the caches and the maps, and emits `expired` once. An endpoint expired by its
@@ -29,17 +30,20 @@ import type { BridgeConfig } from './config.js';
 import type { Conference } from './conference.js';
 import { SeqWindow } from './pipeline/duplicate-filter.js';
 import type { Pipeline } from './pipeline/node.js';
-import { PacketCache } from './pipeline/packet-cache.js';
+import { NACK_PENDING_MAX, NackRequester } from './pipeline/nack-requester.js';
 import { buildRtpReceivePipeline, type IncomingStream } from './pipeline/receive.js';
+import { ReceiveRateLimiter } from './pipeline/receive-rate-limit.js';
 import { ntpMiddle, ReceiveStreamStats } from './pipeline/receive-stats.js';
 import { buildRtcpReceivePipeline, ntpFromSeconds, ntpToSeconds, RtcpWriter } from './pipeline/rtcp.js';
-import { writePlainCopy, writeRtx } from './pipeline/rtx.js';
+import { dropPaddingInPlace, wrapRtxInPlace } from './pipeline/rtx.js';
 import { buildSendPipeline } from './pipeline/send.js';
+import { SentPacketLog } from './pipeline/sent-packet-log.js';
 import { createMunger, createSelector, OutStream, Slot, Subscription } from './pipeline/subscription.js';
 import { TccRecorder, TccSendHistory } from './pipeline/tcc.js';
 import {
   createHeaderExtensionIdSet,
   type HeaderExtensionIdSet,
+  stripHeaderExtensions,
   writeTransportCcSeq,
 } from './rtp/header-ext.js';
 import { PacketInfo, type PacketInfoPool } from './rtp/packet-info.js';
@@ -47,6 +51,8 @@ import {
   createReportBlock,
   createSenderInfo,
   firSize,
+  nackEntriesFor,
+  nackSize,
   PLI_SIZE,
   rembSize,
   receiverReportSize,
@@ -55,6 +61,7 @@ import {
   senderReportSize,
   TransportCcFeedback,
   writeFir,
+  writeNack,
   writePli,
   writeReceiverReport,
   writeRemb,
@@ -79,6 +86,10 @@ import {
 const NTP_UNIX_OFFSET_S = 2_208_988_800;
 /** Don't answer a NACK for the same packet twice within this time (the first answer is still under way). */
 const RETRANSMIT_MIN_INTERVAL_MS = 10;
+/** Interval of repeated NACKs to a sender: about one RTT, within these bounds (ms; 100 until an RTT is known). */
+const NACK_RETRY_MIN_MS = 20;
+const NACK_RETRY_MAX_MS = 200;
+const NACK_RETRY_DEFAULT_MS = 100;
 
 /** What the conference hands to a new endpoint. */
 export interface EndpointInit {
@@ -130,6 +141,8 @@ export class Endpoint extends SafeEmitter<EndpointEvents> {
   readonly #incoming = new Map<number, IncomingStream>();
   readonly #tccRecorder = new TccRecorder();
   readonly #senderConstraints = new Map<string, number>();
+  readonly #rxLimit: ReceiveRateLimiter;
+  readonly #nackScratch = new Uint16Array(NACK_PENDING_MAX);
 
   // ---- as a receiver
   readonly #subsBySsrc = new Map<number, Subscription>();
@@ -190,6 +203,7 @@ export class Endpoint extends SafeEmitter<EndpointEvents> {
       defaultMaxHeightPx: init.config.constraints.defaultMaxHeightPx,
     };
     this.#settings = createAllocationSettings(this.#constraintsOptions);
+    this.#rxLimit = new ReceiveRateLimiter(init.config.limits.maxReceiveBitrateBps, init.config.limits.receiveBurstMs, init.clock.nowMs());
     this.#estimator = new BandwidthEstimator({
       startBitrateBps: init.config.bwe.startBitrateBps,
       minBitrateBps: init.config.bwe.minBitrateBps,
@@ -210,7 +224,8 @@ export class Endpoint extends SafeEmitter<EndpointEvents> {
         recordTransportCc: (seq, arrivalUs) => this.#tccRecorder.record(seq, arrivalUs),
         onAudioLevel: (level, nowMs) => this.conference.onAudioLevel(this.id, level, nowMs),
         onLayerActivated: () => this.conference.requestAllocation(),
-        fanOut: (p) => this.conference.fanOut(p, this),
+        onVideoLoss: (stream, nowMs) => this.#requestRetransmissions(stream, nowMs),
+        fanOut: (p, stream) => this.conference.fanOut(p, this, stream.source.kind === 'video' ? stream.source.packetCache : null),
       },
       release,
     );
@@ -412,6 +427,8 @@ export class Endpoint extends SafeEmitter<EndpointEvents> {
       rttMs: this.#rttMs,
       bandwidthEstimateBps: this.#bweFeedback ? this.#estimator.estimateBps : -1,
       nackRetransmissions: this.#nackRetransmissions,
+      ...this.#retransmissionRequestStats(),
+      receiveRateLimited: { packets: this.#rxLimit.droppedPackets, bytes: this.#rxLimit.droppedBytes },
       keyframeRequestsSent: this.#keyframeRequestsSent,
       forwardedSources: this.#forwarded,
       layers,
@@ -422,8 +439,8 @@ export class Endpoint extends SafeEmitter<EndpointEvents> {
   /** Introspection for tests and debugging: sizes of the per-endpoint maps (all 0 after expire). */
   debugState(): Record<string, number> {
     let cached = 0;
-    for (const o of this.#outBySsrc.values()) cached += o.cache?.size ?? 0;
-    for (const s of this.#videoSlots) cached += s.out.cache?.size ?? 0;
+    for (const o of this.#outBySsrc.values()) cached += o.sentLog?.size ?? 0;
+    for (const s of this.#videoSlots) cached += s.out.sentLog?.size ?? 0;
     return {
       sources: this.#sources.length,
       incoming: this.#incoming.size,
@@ -482,6 +499,7 @@ export class Endpoint extends SafeEmitter<EndpointEvents> {
     }
     const removed = [...prev.values()];
     for (const s of removed) {
+      if (s.kind === 'video') s.packetCache.clear();
       for (const ssrc of s.ssrcs) {
         this.#incoming.delete(ssrc);
         this.#rtpReceive.unbindSsrc(ssrc);
@@ -588,6 +606,16 @@ export class Endpoint extends SafeEmitter<EndpointEvents> {
     this.#keyframeRequestsSent++;
   }
 
+  /** Repeats due NACKs towards this endpoint as a sender (conference timer). Internal. */
+  sendRetransmissionRequests(nowMs: number): void {
+    if (this.#expired || !this.#media.nack) return;
+    let wrote = false;
+    for (const s of this.#incoming.values()) {
+      if (s.nacks !== null && s.nacks.pending > 0) wrote = this.#writeNack(s, nowMs) || wrote;
+    }
+    if (wrote) this.#rtcpWriter.flush();
+  }
+
   /** transport-cc feedback towards this endpoint as a sender (conference timer). Internal. */
   sendTransportCcFeedback(): void {
     if (this.#expired || !this.#media.transportCc || !this.#tccRecorder.pending) return;
@@ -670,6 +698,7 @@ export class Endpoint extends SafeEmitter<EndpointEvents> {
     this.#rxPackets++;
     this.#rxBytes += len;
     this.#rxRate.update(now, len);
+    if (!this.#rxLimit.allow(len, now)) return;
     const p = this.#pool.acquire();
     if (len > p.capacity || len <= 0) {
       this.#pool.release(p);
@@ -722,7 +751,7 @@ export class Endpoint extends SafeEmitter<EndpointEvents> {
     if (s.kind === 'audio') {
       const stats = new ReceiveStreamStats(this.#media.audioClockRateHz);
       for (const ssrc of s.ssrcs) {
-        this.#incoming.set(ssrc, { ssrc, kind: 'audio', source: s, encoding: 0, repairs: null, stats, dedupe: null });
+        this.#incoming.set(ssrc, { ssrc, kind: 'audio', source: s, encoding: 0, repairs: null, stats, dedupe: null, nacks: null });
       }
       return;
     }
@@ -735,6 +764,7 @@ export class Endpoint extends SafeEmitter<EndpointEvents> {
         repairs: null,
         stats: new ReceiveStreamStats(this.#media.videoClockRateHz),
         dedupe: new SeqWindow(),
+        nacks: new NackRequester(),
       };
       this.#incoming.set(e.ssrc, media);
       if (e.rtxSsrc >= 0) {
@@ -746,6 +776,7 @@ export class Endpoint extends SafeEmitter<EndpointEvents> {
           repairs: media,
           stats: new ReceiveStreamStats(this.#media.videoClockRateHz),
           dedupe: null,
+          nacks: null,
         });
       }
     }
@@ -770,7 +801,7 @@ export class Endpoint extends SafeEmitter<EndpointEvents> {
     for (const ssrc of ssrcs) if (this.#subsBySsrc.get(ssrc) === sub) this.#subsBySsrc.delete(ssrc);
   }
 
-  /** Removes a subscription; a slot keeps its output position, a plain stream is freed with its cache. */
+  /** Removes a subscription; a slot keeps its output position, a plain stream is freed with its sent-packet log. */
   #dropSubscription(sub: Subscription): void {
     this.#unregisterSubscription(sub);
     const slot = sub.slot;
@@ -782,7 +813,7 @@ export class Endpoint extends SafeEmitter<EndpointEvents> {
       sub.slot = null;
     } else if (sub.out !== null) {
       this.#outBySsrc.delete(sub.out.ssrc);
-      sub.out.cache?.clear();
+      sub.out.sentLog?.clear();
     }
     sub.out = null;
     sub.munger = null;
@@ -797,7 +828,7 @@ export class Endpoint extends SafeEmitter<EndpointEvents> {
       src.primaryRtxSsrc,
       'video',
       clockRate,
-      new PacketCache(this.#config.video.nackCacheSize, this.#pool.release.bind(this.#pool)),
+      this.#createSentLog(),
       randomInt(0, 0x10000),
     );
     const sub = new Subscription(src, selector, createMunger(src.primarySsrc, n, 'video', clockRate), out);
@@ -813,8 +844,7 @@ export class Endpoint extends SafeEmitter<EndpointEvents> {
     if (slot === undefined && this.#videoSlots.length < this.#config.ssrcRewriting.maxVideoSlots) {
       const ssrc = this.conference.allocateSsrc();
       const rtx = this.conference.allocateSsrc();
-      const cache = new PacketCache(this.#config.video.nackCacheSize, this.#pool.release.bind(this.#pool));
-      slot = new Slot(new OutStream(ssrc, rtx, 'video', this.#media.videoClockRateHz, cache, randomInt(0, 0x10000)));
+      slot = new Slot(new OutStream(ssrc, rtx, 'video', this.#media.videoClockRateHz, this.#createSentLog(), randomInt(0, 0x10000)));
       this.#videoSlots.push(slot);
       this.#outBySsrc.set(ssrc, slot.out);
     }
@@ -898,8 +928,8 @@ export class Endpoint extends SafeEmitter<EndpointEvents> {
         if (kf >= 0) this.conference.requestKeyframe(sub.source, kf, nowMs);
       } else if (selector.state().targetEncoding >= 0) {
         selector.setTarget(-1, 0);
-        // Paused: its cached packets are of no use any more (a slot's cache is shared with its next source).
-        if (sub.slot === null) sub.out?.cache?.clear();
+        // Paused: what it sent is of no use any more (a slot's log is shared with its next source).
+        if (sub.slot === null) sub.out?.sentLog?.clear();
       }
     }
     if (changes.length > 0) this.safeEmit('videoSourcesMap', changes);
@@ -944,31 +974,73 @@ export class Endpoint extends SafeEmitter<EndpointEvents> {
     if (this.#bweFeedback) this.#onBandwidthFeedback(this.#estimator.onLossReport(this.#outgoingLoss, now));
   }
 
+  /**
+   * A NACK from this receiver for `seq` of our stream `mediaSsrc`: the stream's sent-packet log says which source
+   * packet went out under that number and how it was rewritten; the packet is rebuilt from the source's cache (once
+   * per source, not per receiver), stripped as it was, and sent as RTX (or as itself when the receiver has no RTX).
+   */
   #onNack(mediaSsrc: number, seq: number): void {
     const out = this.#outBySsrc.get(mediaSsrc);
-    const cache = out?.cache;
-    if (out === undefined || cache === undefined || cache === null) return;
-    const pkt = cache.get(seq);
+    const log = out?.sentLog;
+    if (out === undefined || log === undefined || log === null) return;
+    const slot = log.find(seq);
     const now = this.#clock.nowMs();
-    if (pkt === undefined || now - cache.sentAt(seq) > this.#config.video.nackMaxAgeMs) return;
-    if (!cache.markRetransmitted(seq, now, RETRANSMIT_MIN_INTERVAL_MS)) return;
+    if (slot < 0 || now - log.sentAt(slot) > this.#config.video.nackMaxAgeMs) return;
+    if (!log.markRetransmitted(slot, now, RETRANSMIT_MIN_INTERVAL_MS)) return;
     const r = this.#retransmission;
-    const rtxPt = out.rtxSsrc >= 0 ? (this.#media.rtxByApt.get(pkt.rtp.payloadType) ?? -1) : -1;
+    if (!log.restore(slot, out.ssrc, r)) return;
+    r.length = stripHeaderExtensions(r.rtp, this.#keepExtensions);
+    const rtxPt = out.rtxSsrc >= 0 ? (this.#media.rtxByApt.get(r.rtp.payloadType) ?? -1) : -1;
     let len: number;
     if (rtxPt >= 0) {
-      len = writeRtx(r.buffer, pkt, out.rtxSsrc, out.rtxSeq, rtxPt);
+      len = wrapRtxInPlace(r, out.rtxSsrc, out.rtxSeq, rtxPt);
       if (len < 0) return;
       out.rtxSeq = (out.rtxSeq + 1) & 0xffff;
     } else {
-      len = writePlainCopy(r.buffer, pkt);
+      len = dropPaddingInPlace(r);
       if (len < 0) return;
     }
-    r.length = len;
-    if (r.parseRtp() !== 0) return;
     const tccId = this.#media.transportCc ? this.#media.transportCcExtId : -1;
     if (tccId > 0 && writeTransportCcSeq(r.rtp, tccId, this.#tccHistory.nextSeq)) this.#tccHistory.onSent(now, len);
     this.#sendRtp(r.buffer, len);
     this.#nackRetransmissions++;
+  }
+
+  #createSentLog(): SentPacketLog {
+    return new SentPacketLog(this.#config.video.nackCacheSize, this.#config.video.nackMaxAgeMs);
+  }
+
+  /** New loss in a stream this endpoint sends: NACK it at once (repeats go with the conference timer). */
+  #requestRetransmissions(stream: IncomingStream, nowMs: number): void {
+    if (this.#expired || !this.#media.nack) return;
+    if (this.#writeNack(stream, nowMs)) this.#rtcpWriter.flush();
+  }
+
+  /** Writes a generic NACK (RFC 4585 §6.2.1) for what is due in `stream` into the RTCP writer; true if it wrote one. */
+  #writeNack(stream: IncomingStream, nowMs: number): boolean {
+    const nacks = stream.nacks;
+    if (nacks === null) return false;
+    const rtt = this.#rttMs;
+    const retryMs = Number.isNaN(rtt) ? NACK_RETRY_DEFAULT_MS : Math.min(NACK_RETRY_MAX_MS, Math.max(NACK_RETRY_MIN_MS, rtt * 1.2));
+    const seqs = this.#nackScratch;
+    const n = nacks.collect(nowMs, retryMs, seqs);
+    if (n === 0) return false;
+    const w = this.#rtcpWriter;
+    if (!w.reserve(nackSize(nackEntriesFor(seqs, n)))) return false;
+    w.offset += writeNack(w.buffer, w.offset, this.conference.feedbackSsrcs.video, stream.ssrc, seqs, n);
+    return true;
+  }
+
+  /** Totals of the retransmission requests to this endpoint as a sender, for stats. */
+  #retransmissionRequestStats(): { retransmissionRequests: { missing: number; recovered: number; requests: number } } {
+    const r = { missing: 0, recovered: 0, requests: 0 };
+    for (const s of this.#incoming.values()) {
+      if (s.nacks === null) continue;
+      r.missing += s.nacks.missing;
+      r.recovered += s.nacks.recovered;
+      r.requests += s.nacks.requests;
+    }
+    return { retransmissionRequests: r };
   }
 
   #onKeyframeRequest(mediaSsrc: number): void {
@@ -999,8 +1071,9 @@ export class Endpoint extends SafeEmitter<EndpointEvents> {
       this.log.warn({ err }, 'transport close threw');
     }
     for (const sub of [...this.#subsBySource.values()]) this.#dropSubscription(sub);
-    for (const out of this.#outBySsrc.values()) out.cache?.clear();
-    for (const slot of this.#videoSlots) slot.out.cache?.clear();
+    for (const out of this.#outBySsrc.values()) out.sentLog?.clear();
+    for (const slot of this.#videoSlots) slot.out.sentLog?.clear();
+    for (const s of this.#sources) if (s.kind === 'video') s.packetCache.clear();
     this.#outBySsrc.clear();
     this.#subsBySsrc.clear();
     this.#subsBySource.clear();

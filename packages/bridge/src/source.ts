@@ -16,6 +16,7 @@ import { MediaSource as LayerModel, type VideoType } from './cc/layers.js';
 import { createVp8PayloadDescriptor, type Vp8PayloadDescriptor } from './codecs/vp8.js';
 import type { MediaSourceDesc, SourceDesc } from './colibri/types.js';
 import { BadRequestError } from './errors.js';
+import { SourcePacketCache } from './pipeline/packet-cache.js';
 
 export type { VideoType } from './cc/layers.js';
 
@@ -59,6 +60,10 @@ export interface VideoSourceOptions {
   temporalLayers?: number;
   maxFrameRate?: number;
   activeTimeoutMs?: number;
+  /** Most bytes of the source kept for retransmissions (`video.nackCacheBytes`; default 1 MiB). */
+  packetCacheBytes?: number;
+  /** Age beyond which packets are not retransmitted (`video.nackMaxAgeMs`; default 1000). */
+  packetCacheMaxAgeMs?: number;
 }
 
 /** A signalled video source: encodings, RTX, layer model, and the scratch state of the packet in flight. */
@@ -85,6 +90,11 @@ export class VideoSource {
   readonly keyframeRequestMs: Float64Array;
   /** FIR command sequence number (RFC 5104). */
   firSeq = 0;
+  /**
+   * Its forwarded packets as received, kept once for every receiver's NACKs (pipeline/packet-cache.ts). Buffers are
+   * allocated at the first forwarded packet; the owner clears the cache when the source goes.
+   */
+  readonly packetCache: SourcePacketCache;
 
   /** `allSsrcs`: every signalled SSRC (default: the encodings' and their RTX). */
   constructor(
@@ -106,6 +116,10 @@ export class VideoSource {
     for (const s of allSsrcs ?? []) if (!ssrcs.includes(s)) ssrcs.push(s);
     this.ssrcs = ssrcs;
     this.keyframeRequestMs = new Float64Array(encodings.length).fill(-Infinity);
+    this.packetCache = new SourcePacketCache({
+      maxBytes: options.packetCacheBytes ?? 1_048_576,
+      maxAgeMs: options.packetCacheMaxAgeMs ?? 1000,
+    });
     this.layers = new LayerModel({
       name,
       owner,

@@ -154,6 +154,20 @@ describe('createStunServer', () => {
     expect(s.counters.droppedRateLimited).toBe(1);
   });
 
+  it('forgets a client address once its bucket has refilled (privacy: no address outlives its use)', async () => {
+    let t = 0;
+    const s = await server({ now: () => t });
+    const c = await client();
+    await send(c.socket, new StunMessageBuilder(StunType.BindingRequest, randomBytes(12)).build(), s.port);
+    await waitFor(() => c.received.length === 1);
+    expect(s.trackedAddresses).toBe(1);
+    t = 999; // not yet refilled
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(s.trackedAddresses).toBe(1);
+    t = 1000;
+    await waitFor(() => s.trackedAddresses === 0, 2500);
+  });
+
   it('close() frees the port, is idempotent, and a busy port rejects with EADDRINUSE', async () => {
     const s = await createStunServer({ port: 0, host: '127.0.0.1' });
     const port = s.port;

@@ -92,9 +92,17 @@ export interface StunServer {
   readonly port: number;
   /** The live counters. */
   readonly counters: Readonly<StunServerCounters>;
+  /**
+   * Source addresses the rate limiter remembers now (introspection). An address is forgotten about a second after
+   * its last request (its bucket is full again by then), so no client address outlives its use.
+   */
+  readonly trackedAddresses: number;
   /** Closes the socket. Idempotent. */
   close(): Promise<void>;
 }
+
+/** How often addresses whose bucket refilled are forgotten. */
+const SWEEP_INTERVAL_MS = 1000;
 
 interface Bucket {
   tokens: number;
@@ -128,7 +136,15 @@ class RateLimiter {
     return true;
   }
 
+  get size(): number {
+    return this.#buckets.size;
+  }
+
   /** Forgets addresses whose bucket has refilled completely (they would start full anyway). */
+  sweep(now: number): void {
+    this.#sweep(now);
+  }
+
   #sweep(now: number): void {
     const refillMs = 1000; // burst = rate, so a full refill takes one second
     for (const [k, b] of this.#buckets) if (now - b.last >= refillMs) this.#buckets.delete(k);
@@ -183,6 +199,9 @@ export async function createStunServer(options: StunServerOptions = {}): Promise
   await bindSocket(socket, port, host);
   let closed = false;
   const boundPort = socket.address().port;
+  // Privacy: forget client addresses once their bucket is full again, not only when the table is full.
+  const sweeper = setInterval(() => limiter.sweep(now()), SWEEP_INTERVAL_MS);
+  sweeper.unref();
 
   const send = (out: Buffer, address: string, rport: number): void => {
     socket.send(out, rport, address, (err) => {
@@ -248,9 +267,13 @@ export async function createStunServer(options: StunServerOptions = {}): Promise
       return closed ? 0 : boundPort;
     },
     counters,
+    get trackedAddresses() {
+      return limiter.size;
+    },
     close(): Promise<void> {
       if (closed) return Promise.resolve();
       closed = true;
+      clearInterval(sweeper);
       return new Promise<void>((resolve) => {
         socket.close(() => {
           log.info({ ...counters }, 'stun server stopped');

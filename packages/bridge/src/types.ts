@@ -268,7 +268,15 @@ export interface EndpointStatsSnapshot {
   rttMs: number;
   /** Bandwidth estimate towards it (bps), -1 when not used. */
   bandwidthEstimateBps: number;
+  /** Packets retransmitted to it from the NACK cache (answers to its NACKs). */
   nackRetransmissions: number;
+  /**
+   * NACKs to it as a sender: sequence numbers found missing in its video, how many of those arrived afterwards
+   * (retransmitted or late), and how many sequence numbers were requested (repeats included).
+   */
+  retransmissionRequests: { missing: number; recovered: number; requests: number };
+  /** Its RTP dropped on arrival by `bridge.limits.maxReceiveBitrateBps`. */
+  receiveRateLimited: { packets: number; bytes: number };
   keyframeRequestsSent: number;
   forwardedSources: readonly string[];
   layers: ForwardedLayerStats[];

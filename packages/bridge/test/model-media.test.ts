@@ -263,6 +263,55 @@ describe('video', () => {
     expect(h.conference().endpoints.get('B')?.stats().nackRetransmissions).toBe(1);
   });
 
+  it('NACKs from several receivers are answered from one copy per source packet, across a layer switch', () => {
+    const h = new Harness();
+    h.join(['A', 'B', 'C']);
+    const conf = h.conference();
+    conf.endpoints.get('B')?.setReceiverConstraints({ defaultConstraints: { maxHeight: 180 } });
+    conf.endpoints.get('C')?.setReceiverConstraints({ defaultConstraints: { maxHeight: 720 } });
+    const sender = new Vp8SimulcastSender(h.plan('A'));
+    sendVideo(h, 'A', sender, 8);
+    // B switches up (at the key frame the bridge asks for): its numbers now map to another encoding, offset anew.
+    conf.endpoints.get('B')?.setReceiverConstraints({ defaultConstraints: { maxHeight: 720 } });
+    sendVideo(h, 'A', sender, 8);
+    const src = conf.sourcesByName.get('A-v0');
+    if (src?.kind !== 'video') throw new Error('no video source');
+    // Every forwarded packet is cached once however many receivers got it: after B's switch, B and C get the same
+    // encoding-2 packets, held once.
+    const atB = receivedVideo(h.transport('B').rtp);
+    const atC = receivedVideo(h.transport('C').rtp);
+    const sharedAfterSwitch = atB.filter((p) => p.encoding === 2).length;
+    expect(sharedAfterSwitch).toBeGreaterThan(5);
+    expect(src.packetCache.size).toBeLessThanOrEqual(atB.length + atC.length - sharedAfterSwitch);
+    expect(src.packetCache.size).toBeGreaterThanOrEqual(Math.max(atB.length, atC.length));
+    const s0 = h.plan('A').video[0] as number;
+    const r0 = h.plan('A').rtx[0] as number;
+    for (const id of ['B', 'C']) {
+      const got = receivedVideo(h.transport(id).rtp);
+      if (id === 'B') expect(new Set(got.map((p) => p.encoding))).toEqual(new Set([0, 2]));
+      // The first packet, the last before the switch, the first after it, the last.
+      const switchAt = got.findIndex((p) => p.encoding === 2);
+      const picks = id === 'B' ? [got[0], got[switchAt - 1], got[switchAt], got.at(-1)] : [got[0], got.at(-1)];
+      for (const lost of picks as ReceivedVideo[]) {
+        const n = h.transport(id).rtp.length;
+        h.transport(id).deliverRtcp(nack(0xb0b, s0, [lost.seq]));
+        const sent = h.transport(id).rtp.slice(n);
+        expect(sent, `${id} seq ${lost.seq}`).toHaveLength(1);
+        const rtx = header(sent[0] as Buffer);
+        expect(rtx.ssrc).toBe(r0);
+        expect(rtx.timestamp).toBe(lost.ts);
+        const payload = (sent[0] as Buffer).subarray(rtx.payloadOffset);
+        expect(payload.readUInt16BE(0)).toBe(lost.seq);
+        expect(payload.subarray(2)).toEqual(lost.raw.subarray(header(lost.raw).payloadOffset));
+      }
+    }
+    // Older than nackMaxAgeMs: not answered.
+    h.time.advance(1100);
+    const n = h.transport('C').rtp.length;
+    h.transport('C').deliverRtcp(nack(0xb0b, s0, [(receivedVideo(h.transport('C').rtp).at(-1) as ReceivedVideo).seq]));
+    expect(h.transport('C').rtp.length).toBe(n);
+  });
+
   it("the sender's RTX retransmission is unwrapped; a probe copy of a packet already received is dropped", () => {
     const h = new Harness();
     h.join(['A', 'B']);
@@ -478,8 +527,12 @@ describe('expiry', () => {
       senderConstraints: 0,
     });
     expect(b?.listenerCount('forwardedSourcesChanged')).toBe(0);
-    // The cached packets went back to the pool.
-    expect(h.bridge.poolStats().pooled).toBeGreaterThan(poolBefore.pooled);
+    // Forwarded packets went back to the pool at once (none is held per receiver); A's video is cached once, for
+    // every receiver's NACKs, in its source.
+    expect(h.bridge.poolStats().pooled).toBeGreaterThanOrEqual(poolBefore.pooled);
+    const aVideo = conf.sourcesByName.get('A-v0');
+    if (aVideo?.kind !== 'video') throw new Error('no video source');
+    expect(aVideo.packetCache.size).toBeGreaterThan(0);
     expect(h.transport('B').closed).toBe(true);
     for (const ssrc of [h.plan('B').audio, ...h.plan('B').video]) expect(conf.endpointsBySsrc.has(ssrc)).toBe(false);
     expect(conf.sourcesByName.has('B-v0')).toBe(false);
@@ -493,6 +546,7 @@ describe('expiry', () => {
     expect(h.time.activeTimers).toBeGreaterThan(0);
     conf.expire();
     expect(h.time.activeTimers).toBe(0);
+    expect(aVideo.packetCache.capacityBytes).toBe(0);
     expect(conf.debugState()).toEqual({
       endpoints: 0,
       receivers: 0,
@@ -575,5 +629,18 @@ describe('SSRC rewriting (ssrc-rewriting-1)', () => {
     const slotStream = receivedVideo(h.transport('R').rtp).filter((p) => p.ssrc === dSlot);
     expectContinuous(slotStream);
     expect(receivedVideo(h.transport('R').rtp.slice(before)).some((p) => p.ssrc === dSlot)).toBe(true);
+
+    // A NACK for the slot is answered from E's source cache, as RTX on the slot's RTX SSRC.
+    const lost = slotStream.at(-2) as ReceivedVideo;
+    const n = h.transport('R').rtp.length;
+    h.transport('R').deliverRtcp(nack(0xb0b, dSlot as number, [lost.seq]));
+    const sent = h.transport('R').rtp.slice(n);
+    expect(sent).toHaveLength(1);
+    const rtx = header(sent[0] as Buffer);
+    expect(rtx.ssrc).toBe(rebound[0]?.rtx);
+    expect(rtx.timestamp).toBe(lost.ts);
+    const payload = (sent[0] as Buffer).subarray(rtx.payloadOffset);
+    expect(payload.readUInt16BE(0)).toBe(lost.seq);
+    expect(payload.subarray(2)).toEqual(lost.raw.subarray(header(lost.raw).payloadOffset));
   });
 });

@@ -38,6 +38,7 @@ import {
   xml,
 } from '@jitsi-one/xmpp';
 import type { Logger } from 'pino';
+import type { ParticipantIdentity } from './authority.js';
 import { type ColibriApi, clientTransport, feedbackFrom, mediasFromOffer, toMediaSources } from './colibri.js';
 import type { FocusConfig } from './config.js';
 import { JingleParseError } from './jingle/errors.js';
@@ -96,6 +97,12 @@ export interface ConferenceOptions {
   version?: string;
   /** Called once when the conference has ended (room empty, focus removed, or stopped). */
   onEnded: (conference: Conference) => void;
+  /**
+   * Secure auth modes: who a participant (real JID) is. With it, moderator policy `first` makes every authenticated
+   * participant owner and no guest (Jicofo's AuthenticationRoleManager); a token's moderator flag decides for its
+   * holder. See authority.ts.
+   */
+  identify?: ((realJid: string) => ParticipantIdentity | undefined) | undefined;
   /** Override {@link DISCO_TIMEOUT_MS} (tests). */
   discoTimeoutMs?: number;
   /** Override {@link DISCO_INVITE_WAIT_MS} (tests). */
@@ -122,6 +129,7 @@ export class Conference {
   readonly #config: FocusConfig;
   readonly #version: string;
   readonly #onEnded: (conference: Conference) => void;
+  readonly #identify: ((realJid: string) => ParticipantIdentity | undefined) | undefined;
   #state: ConferenceState = 'joining';
   #joinWaiter: { resolve: () => void; reject: (err: Error) => void } | undefined;
   #bridgeConference = false;
@@ -142,6 +150,7 @@ export class Conference {
     this.#config = options.config;
     this.#version = options.version ?? '0.1.0';
     this.#onEnded = options.onEnded;
+    this.#identify = options.identify;
     this.#discoTimeoutMs = options.discoTimeoutMs ?? DISCO_TIMEOUT_MS;
     this.#discoInviteWaitMs = options.discoInviteWaitMs ?? DISCO_INVITE_WAIT_MS;
     this.log = options.log.child({ room: this.room });
@@ -430,11 +439,26 @@ export class Conference {
 
   // ------------------------------------------------------------------------------------------------ moderators
 
-  /** Apply the moderator policy (PROTOCOL §3.1 auto-owner). */
+  /** Re-apply the moderator policy (a participant may have authenticated since it joined). */
+  refreshModerators(): void {
+    if (this.#state === 'running') this.#electModerators();
+  }
+
+  /** Apply the moderator policy (PROTOCOL §3.1 auto-owner; with `identify`, PROTOCOL-FEATURES §3.3). */
   #electModerators(): void {
     const policy = this.#config.moderatorPolicy;
     if (policy === 'nobody') return;
     const candidates = [...this.participants.values()].filter((p) => p.realJid !== undefined);
+    const identify = this.#identify;
+    if (identify && policy === 'first') {
+      // Jicofo's AuthenticationRoleManager: authenticated participants are owners, guests are not.
+      for (const p of candidates) {
+        if (p.affiliation === 'owner' || this.#granting.has(p.nick)) continue;
+        const id = identify(p.realJid as string);
+        if (id && (id.moderator ?? id.authenticated)) this.#grantOwner(p);
+      }
+      return;
+    }
     if (policy === 'everybody') {
       for (const p of candidates) if (p.affiliation !== 'owner' && !this.#granting.has(p.nick)) this.#grantOwner(p);
       return;

@@ -23,6 +23,7 @@ import {
 } from '@jitsi-one/xmpp';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
+import { FocusAuthority } from './authority.js';
 import type { ColibriApi } from './colibri.js';
 import { Conference, type FocusLink, toStanzaError } from './conference.js';
 import { type FocusConfig, type FocusConfigInput, focusConfigSchema } from './config.js';
@@ -50,6 +51,8 @@ interface PendingRequest {
   resolve: (el: Element) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
+  /** Bare room JID when sent to an occupant (dropped when that conference ends). */
+  room: string | undefined;
 }
 
 export class FocusManager {
@@ -60,6 +63,8 @@ export class FocusManager {
   readonly jid: Jid;
   /** Live conferences by bare room JID. */
   readonly conferences = new Map<string, Conference>();
+  /** Room creation and moderator rights in the secure auth modes (see authority.ts). */
+  readonly authority: FocusAuthority;
   readonly #colibri: ColibriApi | undefined;
   readonly #pending = new Map<string, PendingRequest>();
   readonly #starting = new Map<string, Promise<Conference>>();
@@ -79,6 +84,7 @@ export class FocusManager {
     this.#colibri = options.colibri;
     this.#timing = options.timing ?? {};
     this.jid = Jid.parse(`${focusBareJid(this.xmpp.domains.authDomain)}/${FOCUS_RESOURCE}`);
+    this.authority = new FocusAuthority(this.xmpp, this.log);
     this.#link = {
       jid: this.jid,
       send: (stanza) => this.#send(stanza),
@@ -95,7 +101,12 @@ export class FocusManager {
     this.#session = this.xmpp.createLocalSession(this.jid.full, (el) => this.#deliver(el));
     const host = this.xmpp.serviceHost(this.xmpp.domains.focusDomain);
     host.features.add(NS_JITSI_FOCUS);
-    this.#unregister = host.iq('set', 'host', NS_JITSI_FOCUS, 'conference', (e) => this.#conferenceIq(e));
+    const offConference = host.iq('set', 'host', NS_JITSI_FOCUS, 'conference', (e) => this.#conferenceIq(e));
+    const offLogout = host.iq('set', 'host', NS_JITSI_FOCUS, 'logout', (e) => this.#logoutIq(e));
+    this.#unregister = () => {
+      offConference();
+      offLogout();
+    };
   }
 
   /** End every conference (session-terminate to participants, bridge expired, rooms left) and unbind. */
@@ -113,6 +124,17 @@ export class FocusManager {
     this.#pending.clear();
     this.#session?.close();
     this.#session = undefined;
+    this.authority.clear();
+  }
+
+  /** IQs the focus sent that still wait for their answer, over all conferences (introspection). */
+  get pendingRequestCount(): number {
+    return this.#pending.size;
+  }
+
+  /** Conferences being started (the focus joining the room) (introspection). */
+  get startingCount(): number {
+    return this.#starting.size;
   }
 
   /** The live conference of a room. */
@@ -134,15 +156,36 @@ export class FocusManager {
         throw new StanzaError('bad-request', { text: `room must be a room JID on ${this.xmpp.domains.mucDomain}` });
       }
       if (this.#stopped || !this.#session) throw new StanzaError('service-unavailable', { text: 'focus stopped' });
-      await this.#conferenceFor(room);
+      // Secure modes: only authenticated users make the focus create a room (Jicofo `processExtensions`).
+      const existing = this.conferences.get(room.bare);
+      const auth = this.authority.authorize(e.from, req as Element, room, existing !== undefined && !existing.ended);
+      const conference = await this.#conferenceFor(room);
+      // A participant that just authenticated through a login session may now be owed moderator rights.
+      if (this.authority.enabled) conference.refreshModerators();
+      const usesSessions = this.authority.usesSessions;
       return xml(
         'conference',
-        { xmlns: NS_JITSI_FOCUS, room: roomAttr, focusjid: this.jid.bare, ready: 'true' },
-        xml('property', { name: 'authentication', value: 'false' }),
+        {
+          xmlns: NS_JITSI_FOCUS,
+          room: roomAttr,
+          focusjid: this.jid.bare,
+          ready: 'true',
+          'session-id': auth.sessionId,
+          identity: auth.identity,
+        },
+        xml('property', { name: 'authentication', value: usesSessions ? 'true' : 'false' }),
+        usesSessions ? xml('property', { name: 'externalAuth', value: 'false' }) : undefined,
       );
     } catch (err) {
       throw toStanzaError(err, this.log);
     }
+  }
+
+  /** `<logout xmlns=focus session-id/>`: end a login session (Jicofo `AuthenticationIqHandler`). */
+  #logoutIq(e: StanzaEvent): Element {
+    const req = e.stanza.getChild('logout', NS_JITSI_FOCUS);
+    this.authority.logout(req?.attrs['session-id']);
+    return xml('logout', { xmlns: NS_JITSI_FOCUS });
   }
 
   /** The running conference of a room, created (focus joins) if needed. Concurrent requests share the join. */
@@ -158,8 +201,13 @@ export class FocusManager {
       config: this.config,
       log: this.log,
       ...this.#timing,
+      ...(this.authority.enabled ? { identify: (realJid: string) => this.authority.identify(realJid) } : {}),
       onEnded: (c) => {
-        if (this.conferences.get(c.room) === c) this.conferences.delete(c.room);
+        const current = this.conferences.get(c.room);
+        if (current === c) this.conferences.delete(c.room);
+        // Not when a new conference of the same room already runs: those IQs may be its own.
+        if (current === undefined || current === c) this.#dropPending(c.room);
+        this.authority.conferenceEnded(c.room);
       },
     });
     this.conferences.set(room.bare, conference);
@@ -201,9 +249,24 @@ export class FocusManager {
         reject(new StanzaError('remote-server-timeout', { text: `no answer to ${id}` }));
       }, timeoutMs);
       timer.unref();
-      this.#pending.set(id, { resolve, reject, timer });
+      const to = Jid.tryParse(iq.attrs.to);
+      const room = to?.domain === this.xmpp.domains.mucDomain ? to.bare : undefined;
+      this.#pending.set(id, { resolve, reject, timer, room });
       this.#send(iq);
     });
+  }
+
+  /**
+   * A conference ended: its IQs still waiting for an answer (e.g. a source-remove to a participant that left with
+   * it) are failed now rather than kept, with the occupant JIDs they name, until their timeout.
+   */
+  #dropPending(room: string): void {
+    for (const [id, p] of this.#pending) {
+      if (p.room !== room) continue;
+      this.#pending.delete(id);
+      clearTimeout(p.timer);
+      p.reject(new StanzaError('recipient-unavailable', { text: 'conference ended' }));
+    }
   }
 
   /** Everything the focus session receives; processed in order, never re-entrantly. */

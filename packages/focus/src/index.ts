@@ -60,6 +60,8 @@ export type {
   ConferenceSourceMapOptions,
 } from './sources.js';
 export { FocusManager, focusBareJid, FOCUS_RESOURCE } from './focus.js';
+export { FocusAuthority, AUTH_SESSION_LIFETIME_MS, MAX_AUTH_SESSIONS } from './authority.js';
+export type { ParticipantIdentity, ConferenceAuthResult } from './authority.js';
 export type { FocusManagerOptions } from './focus.js';
 export { Conference, FOCUS_NICK, JINGLE_ACK_TIMEOUT_MS, toStanzaError } from './conference.js';
 export type { ConferenceOptions, FocusLink } from './conference.js';

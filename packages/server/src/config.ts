@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { xmppConfigSchema } from '@jitsi-one/xmpp';
+import { authConfigSchema, resolveDomains, resolveGuestDomain, xmppConfigSchema } from '@jitsi-one/xmpp';
 import { webConfigSchema } from '@jitsi-one/web';
 import { bridgeServiceConfigSchema } from '@jitsi-one/bridge';
 import { focusConfigSchema } from '@jitsi-one/focus';
@@ -68,6 +68,17 @@ export const stunConfigSchema = z.strictObject({
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** Optional file logging (see log-file.ts): one file per UTC day, old files deleted. Off unless `path` is set. */
+export const logFileConfigSchema = z.strictObject({
+  /**
+   * File pattern, e.g. `/var/log/jitsi-one/jitsi-one.log` → `jitsi-one.2025-01-31.log` in that directory (the
+   * directory must exist). Unset: no file; logs go to stdout. Set: logs go to the files instead of stdout.
+   */
+  path: z.string().min(1).optional(),
+  /** Hours a file is kept after its UTC day ended (a line lives between this and this + 24 h). 0 = today only. */
+  retentionHours: z.number().int().min(0).max(8760).default(24),
+});
+
 export const logConfigSchema = z.strictObject({
   /** Lowest level written (JSON lines on stdout). */
   level: z.enum(LOG_LEVELS).default('info'),
@@ -76,6 +87,28 @@ export const logConfigSchema = z.strictObject({
    * for debugging on your own machine only.
    */
   redact: z.boolean().default(true),
+  /** Optional daily log files with retention (see `logFileConfigSchema`). */
+  file: logFileConfigSchema.prefault({}),
+});
+
+/**
+ * The operations listener (ops-server.ts): `/metrics` (Prometheus) and `/admin/drain`, plain HTTP on its own port.
+ * Off by default: `npm start` opens only the ports clients need, and two servers (or test runs) on one machine do not
+ * collide on the port.
+ */
+export const metricsConfigSchema = z.strictObject({
+  /** Run the listener. */
+  enabled: z.boolean().default(false),
+  /** Address to listen on. Loopback by default; `/admin/*` answers loopback clients only, whatever this is. */
+  host: z.string().min(1).default('127.0.0.1'),
+  /** TCP port (9464: the usual Prometheus exporter port). 0 = any free port. */
+  port: z.number().int().min(0).max(65535).default(9464),
+});
+
+/** `/about/health` (see health.ts). */
+export const healthConfigSchema = z.strictObject({
+  /** Unhealthy (503) when the event loop lagged more than this many ms within the last 5 s. */
+  maxEventLoopLagMs: z.number().int().min(10).max(600_000).default(1000),
 });
 
 /**
@@ -120,6 +153,11 @@ export const appConfigSchema = z.strictObject({
   http: httpConfigSchema.prefault({}),
   /** The XMPP server (see `@jitsi-one/xmpp` `xmppConfigSchema`). */
   xmpp: deepStrict(xmppConfigSchema).prefault({}),
+  /**
+   * Who may create rooms (see `@jitsi-one/xmpp` `authConfigSchema`): `anonymous` (anyone), `secure-domain` (accounts
+   * log in, guests join existing rooms) or `jwt` (signed tokens, guests join existing rooms).
+   */
+  auth: deepStrict(authConfigSchema).prefault({}),
   /** Logging. */
   log: logConfigSchema.prefault({}),
   /** Texts of the built-in pages (see `@jitsi-one/web` `webConfigSchema`). */
@@ -136,6 +174,18 @@ export const appConfigSchema = z.strictObject({
   focus: deepStrict(focusConfigSchema).prefault({}),
   /** The embedded STUN server for P2P (see `stunConfigSchema`). */
   stun: stunConfigSchema.prefault({}),
+  /** `/metrics` and the admin call on a loopback listener (see `metricsConfigSchema`). */
+  metrics: metricsConfigSchema.prefault({}),
+  /** `/about/health` thresholds (see `healthConfigSchema`). */
+  health: healthConfigSchema.prefault({}),
+}).superRefine((c, ctx) => {
+  // The guest domain is a host of its own: it must not be one of the XMPP domains.
+  const d = resolveDomains(c.xmpp);
+  const guest = resolveGuestDomain(c.auth, d.domain);
+  const taken = [d.domain, d.authDomain, d.mucDomain, d.focusDomain, ...c.xmpp.hosts.map((h) => h.domain.toLowerCase())];
+  if (guest !== undefined && taken.includes(guest)) {
+    ctx.addIssue({ code: 'custom', path: ['auth', 'guestDomain'], message: `${guest} is already an XMPP domain of this server; guests need their own` });
+  }
 });
 
 export type AppConfig = z.output<typeof appConfigSchema>;
@@ -144,6 +194,9 @@ export type AppConfigInput = z.input<typeof appConfigSchema>;
 export type HttpConfig = AppConfig['http'];
 export type LogConfig = AppConfig['log'];
 export type StunConfig = AppConfig['stun'];
+export type AuthConfig = AppConfig['auth'];
+export type MetricsConfig = AppConfig['metrics'];
+export type HealthConfig = AppConfig['health'];
 
 /** The config with every default filled in (what `config.example.json` contains). */
 export function defaultConfig(): AppConfig {

@@ -23,7 +23,7 @@ function redactingErrSerializer(err: Error): pino.SerializedError {
  * @param config the `log` section.
  * @param destination where JSON lines go; default stdout (tests pass a memory stream).
  */
-export function createLogger(config: LogConfig, destination?: DestinationStream): Logger {
+export function createLogger(config: Pick<LogConfig, 'level' | 'redact'>, destination?: DestinationStream): Logger {
   const options: LoggerOptions = {
     level: config.level,
     base: undefined,

@@ -69,6 +69,10 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // Graceful drain (drain.ts): refuse new conferences, let running ones finish; the process stays up until stopped.
+  process.on('SIGUSR2', () => {
+    if (!server.drain.start('signal')) server.log.info('already draining');
+  });
 }
 
 main().catch(fail);

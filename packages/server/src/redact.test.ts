@@ -51,6 +51,9 @@ describe('redact', () => {
     expect(censor(['203.0.113.77', '198.51.100.1'], ['ip'])).toEqual(['203.0.x.x', '198.51.x.x']);
     expect(censor('Alice', ['nick'])).toMatch(/^~[0-9a-f]{8}$/);
     expect(censor(undefined, ['nick'])).toBeUndefined();
+    // Endpoint ids are MUC nicks: hashed like them, so the focus's `nick` and the bridge's `epId` still match.
+    expect(censor('annanick', ['epId'])).toBe(censor('annanick', ['nick']));
+    expect(censor('annanick', ['dominantSpeaker'])).toMatch(/^~[0-9a-f]{8}$/);
   });
 
   it('covers four nesting levels for each key', () => {

@@ -9,7 +9,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 
-type Kind = 'secret' | 'address' | 'jid' | 'personal';
+type Kind = 'secret' | 'address' | 'jid' | 'personal' | 'endpoint';
 
 /** Field names masked by the logger, by kind. Extend here (camelCase names as used in log calls). */
 export const REDACTED_KEYS: Readonly<Record<Kind, readonly string[]>> = {
@@ -17,6 +17,9 @@ export const REDACTED_KEYS: Readonly<Record<Kind, readonly string[]>> = {
   address: ['ip', 'address', 'remoteAddress', 'remoteIp', 'clientAddress', 'forwardedFor', 'candidate', 'candidates'],
   jid: ['jid', 'fullJid', 'bareJid', 'realJid', 'occupantJid', 'userJid'],
   personal: ['nick', 'nickname', 'displayName', 'email', 'body', 'subject', 'userAgent', 'room', 'roomName'],
+  // Endpoint ids are MUC nicks: random hex from Jitsi clients, but any XMPP client may pick a name. Hashed with
+  // the same key as `nick`, so a focus line (`nick`) and a bridge line (`epId`) about one participant still match.
+  endpoint: ['epId', 'endpointId', 'dominantSpeaker', 'actor', 'target'],
 };
 
 const KIND_BY_KEY = new Map<string, Kind>();
@@ -120,6 +123,7 @@ export function maskValue(key: string, value: unknown, depth = 0): unknown {
     case 'jid':
       return typeof value === 'string' ? maskJid(value) : shortHash(stringify(value));
     case 'personal':
+    case 'endpoint':
       return shortHash(stringify(value));
   }
 }

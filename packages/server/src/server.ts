@@ -3,19 +3,26 @@
  * XMPP WebSocket upgrade handler → the media bridge (its UDP port, and its colibri-ws handler on the same http(s)
  * port) → the focus (conference IQ on `focus.<domain>`, Jingle, in-process Colibri2 to the bridge). Started in
  * dependency order, stopped in reverse. The embedded STUN server starts before the XMPP server, which announces it
- * (XEP-0215) when `xmpp.externalServices` is empty.
+ * (XEP-0215) when `xmpp.externalServices` is empty. Then the operations parts: the drain gate, the event-loop monitor
+ * behind `/about/health`, and with `metrics.enabled` the loopback listener for `/metrics` and `/admin/drain`.
  */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream, Logger } from 'pino';
-import { createXmppServer, resolveDomains, type XmppServer } from '@jitsi-one/xmpp';
-import { attachXmppWebSocket, createWebApp, XMPP_WEBSOCKET_PATH } from '@jitsi-one/web';
+import { createXmppServer, resolveDomains, resolveGuestDomain, type XmppServer } from '@jitsi-one/xmpp';
+import { attachXmppWebSocket, createWebApp, type Health, XMPP_WEBSOCKET_PATH } from '@jitsi-one/web';
 import { COLIBRI_WS_PATH, createBridgeService, createStunServer, type BridgeService, type StunServer } from '@jitsi-one/bridge';
 import { DEFAULT_OFFER_CONFIG, FocusManager, focusBareJid, type OfferConfig } from '@jitsi-one/focus';
 import { type AppConfig, type AppConfigInput, loadConfig } from './config.js';
+import { Drain } from './drain.js';
 import { ConfigError } from './errors.js';
+import { evaluateHealth, type HealthProbes, isMediaPortBound } from './health.js';
+import { DailyLogFile } from './log-file.js';
 import { createLogger } from './logger.js';
+import { EventLoopLagMonitor } from './loop-lag.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { type OpsServer, startOpsServer } from './ops-server.js';
 import { loadTlsMaterial, type TlsMaterial } from './tls.js';
 
 export interface StartServerOptions {
@@ -25,8 +32,10 @@ export interface StartServerOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Config overrides, applied over file, env and flags (tests use e.g. `{ http: { port: 0 } }`). */
   config?: AppConfigInput;
-  /** Where log lines go (default stdout). */
+  /** Where log lines go (default stdout, or the `log.file` files). */
   logDestination?: DestinationStream;
+  /** Health probes replacing the real ones (tests simulate a stalled loop or an unbound media port). */
+  healthProbes?: Partial<HealthProbes>;
 }
 
 export interface RunningServer {
@@ -57,6 +66,14 @@ export interface RunningServer {
   readonly log: Logger;
   /** The HTTPS certificate in use (undefined for plain HTTP). */
   readonly tls: Readonly<TlsMaterial> | undefined;
+  /** Graceful drain (SIGUSR2 in main.ts, `POST /admin/drain`): `drain.start('api')` refuses new conferences. */
+  readonly drain: Drain;
+  /** What `/about/health` answers now. */
+  health(): Health;
+  /** The metrics (undefined when `metrics.enabled` is false). */
+  readonly metrics: Metrics | undefined;
+  /** The port of the `/metrics` + `/admin` listener (undefined when `metrics.enabled` is false). */
+  readonly metricsPort: number | undefined;
   /** Closes sockets, sessions and timers. Idempotent; resolves when everything is closed. */
   stop(): Promise<void>;
 }
@@ -83,6 +100,18 @@ function listen(server: HttpServer, port: number, host: string): Promise<void> {
       resolve();
     });
   });
+}
+
+/** Opens the `log.file` files, or nothing when no path is set; a failure is a ConfigError naming the key. */
+function openLogFile(file: AppConfig['log']['file']): DailyLogFile | undefined {
+  if (file.path === undefined) return undefined;
+  try {
+    return new DailyLogFile({ path: file.path, retentionHours: file.retentionHours });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'its directory does not exist' : code === 'EACCES' ? 'permission denied' : String(code ?? err);
+    throw new ConfigError([{ path: 'log.file.path', message: `cannot open a log file at ${file.path}: ${why}` }], { cause: err });
+  }
 }
 
 /** A UDP bind failure of the bridge as a ConfigError naming the key, like `listen` does for HTTP. */
@@ -160,14 +189,26 @@ export function offeredVideoCodecs(video: OfferConfig['video'] = DEFAULT_OFFER_C
  */
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
   const config = loadConfig({ argv: options.argv ?? [], env: options.env ?? {}, overrides: options.config });
-  const log = createLogger(config.log, options.logDestination);
+  const logFile = options.logDestination === undefined ? openLogFile(config.log.file) : undefined;
+  const log = createLogger(config.log, options.logDestination ?? logFile);
+  try {
+    return await startStack(config, log, options, logFile);
+  } catch (err) {
+    logFile?.close();
+    throw err;
+  }
+}
+
+/** Everything after the config and the logger; on failure startServer closes the log file this does not own. */
+async function startStack(config: AppConfig, log: Logger, options: StartServerOptions, logFile: DailyLogFile | undefined): Promise<RunningServer> {
   const { http } = config;
 
   // XMPP c2s STARTTLS needs a certificate even when HTTP is plain (behind a proxy).
   const needsTls = !http.insecureHttp || config.xmpp.c2s.port !== null;
   const d = resolveDomains(config.xmpp);
+  const guestDomain = resolveGuestDomain(config.auth, d.domain);
   const tls = needsTls
-    ? await loadTlsMaterial(http, [d.domain, d.authDomain, d.mucDomain, d.focusDomain])
+    ? await loadTlsMaterial(http, [d.domain, d.authDomain, d.mucDomain, d.focusDomain, ...(guestDomain !== undefined ? [guestDomain] : [])])
     : undefined;
   if (tls?.selfSigned) {
     log.info({ fingerprint: tls.fingerprint }, 'using a self-signed certificate generated at start');
@@ -202,6 +243,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 
   const xmpp = createXmppServer({
     config: xmppConfig,
+    auth: config.auth,
     log: log.child({ component: 'xmpp' }),
     ...(tls ? { tls: { key: tls.key, cert: tls.cert } } : {}),
   });
@@ -212,7 +254,20 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     throw err;
   }
 
+  // Health: the event loop (monitor started once everything runs), the media port, the drain (created with the focus).
+  const loopLag = new EventLoopLagMonitor();
+  let drain: Drain | undefined;
+  const probes: HealthProbes = {
+    eventLoopLagMs: () => loopLag.lagMs(),
+    // Until the bridge has started (or after it failed) the port is not bound.
+    mediaPortBound: () => (!config.bridge.enabled ? undefined : bridge !== undefined && isMediaPortBound(bridge)),
+    draining: () => drain?.draining ?? false,
+    ...options.healthProbes,
+  };
+  const health = (): Health => evaluateHealth(probes, config.health);
+
   const app = createWebApp({
+    health,
     config,
     xmpp,
     log: log.child({ component: 'web' }),
@@ -274,10 +329,19 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     focus = new FocusManager({ xmpp, colibri: bridge?.bridge, config: config.focus, log });
     focus.start();
   }
+  drain = new Drain({ xmpp, focus, log });
+  const runningDrain = drain;
+  loopLag.start();
+  let metrics: Metrics | undefined;
+  let ops: OpsServer | undefined;
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      runningDrain.close();
+      loopLag.stop();
+      await ops?.close();
+      metrics?.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       try {
         await focus?.stop();
@@ -303,9 +367,20 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         log.error({ err }, 'stun server stop failed');
       }
       log.info('stopped');
+      logFile?.close();
     })();
     return stopping;
   };
+
+  if (config.metrics.enabled) {
+    metrics = createMetrics({ xmpp, bridge, focus, drain: runningDrain, eventLoopLagMs: () => loopLag.lagMs(), health });
+    try {
+      ops = await startOpsServer({ host: config.metrics.host, port: config.metrics.port, metrics, drain: runningDrain, log: log.child({ component: 'ops' }) });
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+  }
 
   return {
     url: `${origin}/`,
@@ -322,6 +397,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     config,
     log,
     tls,
+    drain: runningDrain,
+    health,
+    metrics,
+    metricsPort: ops?.port,
     stop,
   };
 }

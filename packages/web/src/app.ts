@@ -17,7 +17,7 @@ import type { ConnectionInfo, XmppServer } from '@jitsi-one/xmpp';
 import type { WebConfig } from './config.js';
 import { CLIENT_ASSET_PREFIX, type ClientBundle, buildClientBundle } from './client-bundle.js';
 import { buildClientConfig, isValidHost, renderConfigJs, type IceServer, type RequestOrigin } from './routes/config-js.js';
-import { health } from './routes/health.js';
+import { type Health, health, healthHttpStatus } from './routes/health.js';
 import {
   DEFAULT_IMPRINT,
   DEFAULT_PRIVACY_NOTICE,
@@ -58,6 +58,8 @@ export interface WebAppOptions {
    * for it. Tests that start many servers may share one build.
    */
   clientBundle?: Promise<ClientBundle>;
+  /** Answers `/about/health` (called per request; 503 when it says `unhealthy`). Default: always `ok`. */
+  health?: () => Health;
 }
 
 /** Sent with every response we generate (BOSH responses are written by the XMPP server). */
@@ -89,6 +91,7 @@ export function createWebApp({
   jvbVideoCodecs,
   maxRoomNameLength = 256,
   clientBundle,
+  health: healthProbe = health,
 }: WebAppOptions): Koa {
   const behindProxy = config.http.insecureHttp;
   const privacyNotice = config.web.privacyNotice ?? DEFAULT_PRIVACY_NOTICE;
@@ -101,7 +104,14 @@ export function createWebApp({
   });
   const privacyPage = renderTextPage('Privacy notice', privacyNotice);
   const imprintPage = renderTextPage('Imprint', imprint);
-  const clientOptions = { p2pEnabled: config.web.p2p.enabled, stunServers, websocketResume, ...(jvbVideoCodecs ? { jvbVideoCodecs } : {}) };
+  const clientOptions = {
+    p2pEnabled: config.web.p2p.enabled,
+    backToP2PDelay: config.web.p2p.backToP2PDelay,
+    stunServers,
+    websocketResume,
+    recentRooms: config.web.recentRooms,
+    ...(jvbVideoCodecs ? { jvbVideoCodecs } : {}),
+  };
 
   const app = new Koa();
   // Koa's default error handler prints stacks (and would print request details) to stderr; route errors to our
@@ -185,10 +195,13 @@ export function createWebApp({
       case 'favicon':
         ctx.status = 204;
         break;
-      case 'health':
+      case 'health': {
+        const h = healthProbe();
         ctx.set('Cache-Control', 'no-store');
-        ctx.body = health();
+        ctx.status = healthHttpStatus(h);
+        ctx.body = h;
         break;
+      }
       case 'config': {
         const o = origin(ctx);
         if (!o) {

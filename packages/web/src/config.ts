@@ -10,6 +10,11 @@ export const webP2pConfigSchema = z.strictObject({
    * `/config.js`). STUN for it is the embedded server or the operator's `xmpp.externalServices`.
    */
   enabled: z.boolean().default(true),
+  /**
+   * Seconds the two left in a meeting wait before going back to P2P after a third participant left
+   * (`p2p.backToP2PDelay` in `/config.js`; lib-jitsi-meet's default is 5).
+   */
+  backToP2PDelay: z.number().min(0).max(3600).default(5),
 });
 
 export const webConfigSchema = z.strictObject({
@@ -22,6 +27,11 @@ export const webConfigSchema = z.strictObject({
   imprint: z.string().min(1).optional(),
   /** Peer-to-peer calls for two participants. */
   p2p: webP2pConfigSchema.prefault({}),
+  /**
+   * Let the web client keep the names of recent meetings in the browser's local storage (home page list). `false`
+   * sets `doNotStoreRoom` in `/config.js`: no meeting name is stored, and a stored list is deleted on the next visit.
+   */
+  recentRooms: z.boolean().default(true),
 });
 
 export type WebConfigInput = z.input<typeof webConfigSchema>;

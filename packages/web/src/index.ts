@@ -8,6 +8,8 @@ export { createWebApp, isSecureConnection } from './app.js';
 export type { WebAppConfig, WebAppOptions, XmppHttpEndpoints } from './app.js';
 export { attachXmppWebSocket, chooseSubprotocol, XMPP_WEBSOCKET_PATH } from './xmpp-mount.js';
 export type { XmppWebSocketMount, XmppWebSocketOptions } from './xmpp-mount.js';
+export { health, healthHttpStatus } from './routes/health.js';
+export type { Health } from './routes/health.js';
 export { buildClientConfig, renderConfigJs, isValidHost } from './routes/config-js.js';
 export type { ClientConfigOptions, IceServer, RequestOrigin } from './routes/config-js.js';
 export { DEFAULT_PRIVACY_NOTICE, DEFAULT_IMPRINT, escapeHtml, textToHtml, renderClientPage } from './routes/pages.js';

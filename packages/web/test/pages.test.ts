@@ -39,6 +39,7 @@ describe('web helpers', () => {
       bridgeChannel: { preferSctp: false },
       flags: { ssrcRewritingEnabled: false },
       enableWebsocketResume: false,
+      doNotStoreRoom: false,
       // lib-jitsi-meet must not assume AV1 for the bridge connection when the focus offers only VP8.
       videoQuality: { codecPreferenceOrder: ['VP8'], mobileCodecPreferenceOrder: ['VP8'] },
     });
@@ -54,5 +55,7 @@ describe('web helpers', () => {
     });
     // P2P codecs stay the browser's choice.
     expect((cfg.p2p as Record<string, unknown>).codecPreferenceOrder).toBeUndefined();
+    // web.recentRooms: false → Jitsi Meet's doNotStoreRoom.
+    expect(buildClientConfig(domains, { secure: true, host: 'h' }, { recentRooms: false }).doNotStoreRoom).toBe(true);
   });
 });

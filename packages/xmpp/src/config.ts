@@ -134,6 +134,8 @@ export interface XmppDomains {
   authDomain: string;
   mucDomain: string;
   focusDomain: string;
+  /** Guest domain for anonymous logins (`hosts.anonymousdomain`), when the auth mode has guests. */
+  guestDomain?: string | undefined;
 }
 
 export function resolveDomains(c: XmppConfig): XmppDomains {

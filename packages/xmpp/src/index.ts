@@ -3,6 +3,7 @@
  */
 export * from './config.js';
 export { XmppServer, createXmppServer, Accounts } from './server.js';
+export * from './auth/index.js';
 export type { XmppServerOptions, ConnectionInfo, TlsMaterial } from './server.js';
 export { Host } from './host.js';
 export type { StanzaEvent, IqHandler, Identity } from './host.js';

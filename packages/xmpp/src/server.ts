@@ -13,6 +13,9 @@ import { timingSafeEqual, createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
+import { type AuthConfig, authConfigSchema, resolveGuestDomain } from './auth/config.js';
+import { burnPasswordCheck, verifyPassword } from './auth/password.js';
+import { AuthService } from './auth/service.js';
 import { type XmppConfig, type XmppDomains, resolveDomains } from './config.js';
 import { Host, type StanzaEvent } from './host.js';
 import { loadCoreModules } from './modules/index.js';
@@ -36,6 +39,8 @@ export interface XmppServerOptions {
   config: XmppConfig;
   log: Logger;
   tls?: TlsMaterial;
+  /** Authentication mode (the app config's `auth` section, parsed). Default: anonymous, as before. */
+  auth?: AuthConfig;
   /** Clock in ms (injected for tests). */
   now?: () => number;
 }
@@ -44,16 +49,34 @@ export interface ConnectionInfo {
   /** True for https/wss (or TLS terminated by a trusted proxy). */
   secure: boolean;
   remoteAddress: string | undefined;
+  /**
+   * `?token=` of the request URL (a JWT, PROTOCOL-FEATURES §9.1). The WebSocket and BOSH transports fill it in from
+   * the request when the auth mode uses tokens; callers need not set it. Never logged.
+   */
+  token?: string | undefined;
 }
 
-/** Accounts for SASL PLAIN; passwords compared in constant time via SHA-256 digests. */
+/**
+ * Accounts for SASL PLAIN: plain-text passwords of `xmpp.accounts` (compared in constant time via SHA-256 digests)
+ * and scrypt hashes of `auth.users`.
+ */
 export class Accounts {
   readonly #digests = new Map<string, Buffer>();
+  readonly #hashes = new Map<string, string>();
   readonly #domains = new Set<string>();
 
   add(bareJid: string, password: string): void {
     const jid = Jid.parse(bareJid);
     this.#digests.set(jid.bare, digest(password));
+    this.#hashes.delete(jid.bare);
+    this.#domains.add(jid.domain);
+  }
+
+  /** An account whose password is only known as a `$scrypt$…` hash (see auth/password.ts). */
+  addHash(bareJid: string, passwordHash: string): void {
+    const jid = Jid.parse(bareJid);
+    this.#hashes.set(jid.bare, passwordHash);
+    this.#digests.delete(jid.bare);
     this.#domains.add(jid.domain);
   }
 
@@ -61,11 +84,24 @@ export class Accounts {
     return this.#domains.has(domain);
   }
 
+  /** Plain-text accounts only (synchronous); false for hashed ones. */
   check(bareJid: string, password: string): boolean {
     const expected = this.#digests.get(bareJid);
     const got = digest(password);
     // Compare even for unknown users, so timing does not reveal which accounts exist.
     return timingSafeEqual(expected ?? digest(randomBytes(16).toString('hex')), got) && expected !== undefined;
+  }
+
+  /**
+   * Any account. Hashed ones cost one scrypt run off the event loop; an unknown user on a domain with hashed accounts
+   * costs the same, so the answer's timing does not reveal which accounts exist.
+   */
+  async verify(bareJid: string, password: string): Promise<boolean> {
+    const hash = this.#hashes.get(bareJid);
+    if (hash !== undefined) return verifyPassword(password, hash);
+    if (this.#digests.has(bareJid)) return this.check(bareJid, password);
+    if (this.#hashes.size > 0) await burnPasswordCheck(password);
+    return this.check(bareJid, password);
   }
 }
 
@@ -94,6 +130,8 @@ export class XmppServer {
   readonly allSessions = new Set<Session>();
   readonly tls: TlsMaterial | undefined;
   readonly muc: MucService;
+  /** The authentication mode: hosts' mechanisms, session identities, room checks. */
+  readonly auth: AuthService;
   readonly now: () => number;
   readonly bosh: BoshManager;
   readonly #tcp: TcpListeners;
@@ -110,7 +148,10 @@ export class XmppServer {
     this.log = opts.log;
     this.tls = opts.tls;
     this.now = opts.now ?? Date.now;
-    this.domains = resolveDomains(opts.config);
+    const authConfig = opts.auth ?? authConfigSchema.parse({});
+    const domains = resolveDomains(opts.config);
+    const guestDomain = resolveGuestDomain(authConfig, domains.domain);
+    this.domains = guestDomain !== undefined ? { ...domains, guestDomain } : domains;
     const main = this.addHost(this.domains.domain, 'user');
     main.anonymous = opts.config.anonymous;
     this.addHost(this.domains.authDomain, 'user');
@@ -123,6 +164,8 @@ export class XmppServer {
       if (!this.hosts.has(jid.domain)) throw new Error(`xmpp.accounts: ${a.jid}: domain is not a host of this server`);
       this.accounts.add(a.jid, a.password);
     }
+    this.auth = new AuthService(this, authConfig);
+    this.auth.configureHosts(main);
     for (const host of this.hosts.values()) loadCoreModules(this, host);
     this.muc = loadMuc(this, this.addHost(this.domains.mucDomain, 'service'));
     this.bosh = new BoshManager(this);
@@ -167,6 +210,21 @@ export class XmppServer {
       p.reject(new Error('server stopped'));
     }
     this.#pendingIqs.clear();
+  }
+
+  /** Client addresses with an open connection, counted for `limits.maxConnectionsPerAddress` (introspection). */
+  get trackedAddressCount(): number {
+    return this.#connectionsByAddress.size;
+  }
+
+  /** IQs sent by server entities ({@link request}) still waiting for their answer (introspection). */
+  get pendingIqCount(): number {
+    return this.#pendingIqs.size;
+  }
+
+  /** Sessions registered for XEP-0198 resumption, attached or detached (introspection). */
+  get resumableCount(): number {
+    return this.#resumable.size;
   }
 
   get c2sPort(): number | undefined {

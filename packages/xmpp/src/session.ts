@@ -13,6 +13,8 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { TokenError } from './auth/jwt.js';
+import type { SessionAuth } from './auth/service.js';
 import type { Host } from './host.js';
 import type { XmppServer } from './server.js';
 import { StanzaError, StreamError, errorReply } from './stanza/errors.js';
@@ -42,6 +44,8 @@ export interface Transport {
   readonly canStartTls?: boolean;
   /** Transport-level liveness probe (WebSocket ping frame); its answer must call `session.activity()`. */
   probe?(): void;
+  /** Called right after `<success/>` was sent (TCP restarts its parser there). */
+  authenticated?(): void;
 }
 
 /** Anything that can originate stanzas into the router: client sessions and component connections. */
@@ -54,6 +58,8 @@ export interface Origin {
 export type SessionState = 'connected' | 'authenticated' | 'bound' | 'closed';
 
 const MAX_SASL_FAILURES = 3;
+/** Elements a client may send while its password is being checked before it is cut off. */
+const MAX_HELD_DURING_AUTH = 16;
 
 export class Session implements Origin {
   readonly type = 'c2s' as const;
@@ -81,6 +87,15 @@ export class Session implements Origin {
   previd: string | undefined;
   /** True while a stream-managed session has lost its transport and waits for resumption. */
   detached = false;
+  /**
+   * `?token=` of the connection URL (jwt auth mode), kept only until SASL has run; never logged.
+   */
+  token: string | undefined;
+  /** How this session authenticated (undefined before SASL and for in-process sessions). */
+  auth: SessionAuth | undefined;
+  /** A password check (scrypt, async) is running: input is held until it has answered. */
+  #authPending = false;
+  readonly #held: (() => void)[] = [];
   #saslFailures = 0;
   #streamOpened = false;
   #closing = false;
@@ -110,6 +125,7 @@ export class Session implements Origin {
    */
   streamOpened(attrs: Record<string, string>): void {
     if (this.state === 'closed') return;
+    if (this.#authPending) return this.#hold(() => this.streamOpened(attrs));
     this.activity();
     const to = attrs.to ? Jid.tryParse(attrs.to) : undefined;
     const host = to ? this.server.hosts.get(to.domain) : undefined;
@@ -154,6 +170,7 @@ export class Session implements Origin {
   /** One top-level element from the client. Never throws: bad input becomes a stanza or stream error. */
   receive(el: Element): void {
     if (this.state === 'closed') return;
+    if (this.#authPending) return this.#hold(() => this.receive(el));
     this.activity();
     try {
       this.#receive(el);
@@ -190,6 +207,13 @@ export class Session implements Origin {
     }
   }
 
+  /** Keep input that arrived while a password check runs (RFC 6120 §6.4: the client should wait for the outcome). */
+  #hold(replay: () => void): void {
+    this.activity();
+    if (this.#held.length >= MAX_HELD_DURING_AUTH) return this.close(new StreamError('policy-violation', 'too much data during authentication'));
+    this.#held.push(replay);
+  }
+
   #startTls(): void {
     if (!this.transport.canStartTls || this.transport.secure || !this.transport.startTls) {
       this.transport.send(serialize(xml('failure', { xmlns: NS_TLS })));
@@ -214,11 +238,22 @@ export class Session implements Origin {
     const mech = el.attrs.mechanism;
     if (mech === 'ANONYMOUS') {
       if (!host.anonymous) return this.#saslFailure('invalid-mechanism');
+      // jwt mode, main domain: only with a valid token from the connection URL (PROTOCOL-FEATURES §9.1).
+      let auth: SessionAuth;
+      try {
+        auth = this.server.auth.anonymousLogin(host, this.token);
+      } catch (err) {
+        if (!(err instanceof TokenError)) throw err;
+        // The reason only, never the token. LJM shows the <text> when the frame is exactly
+        // <failure><not-allowed/><text>…</text></failure> (PROTOCOL.md §2.3).
+        this.log.info({ reason: err.code }, 'token authentication failed');
+        return this.#saslFailure('not-allowed', err.message);
+      }
       // A UUID node: LJM derives its endpoint id from the first 8 hex characters (PROTOCOL.md §1.1).
       // With ?previd= of a detached session, the same node is reused so that <resume/> can be authorized
       // (as Jitsi's mod_auth_jitsi-anonymous does).
       const node = this.server.resumableNode(this.previd, host.domain) ?? randomUUID();
-      return this.#authenticated(new Jid(node, host.domain));
+      return this.#authenticated(new Jid(node, host.domain), auth);
     }
     if (mech === 'PLAIN') {
       if (!this.server.accounts.hasDomain(host.domain)) return this.#saslFailure('invalid-mechanism');
@@ -232,19 +267,41 @@ export class Session implements Origin {
       const user = Jid.tryParse(`${authcid}@${host.domain}`);
       if (!user || !user.local || user.resource || authcid.includes('@')) return this.#saslFailure('not-authorized');
       if (authzid !== '' && authzid !== user.bare) return this.#saslFailure('invalid-authzid');
-      if (!this.server.accounts.check(user.bare, password)) {
-        this.log.info('authentication failed');
-        return this.#saslFailure('not-authorized');
-      }
-      return this.#authenticated(user);
+      this.#authPending = true;
+      void this.server.accounts.verify(user.bare, password).then(
+        (ok) => this.#passwordChecked(user, ok),
+        (err: unknown) => {
+          this.log.error({ err }, 'password check failed');
+          this.#passwordChecked(user, false);
+        },
+      );
+      return;
     }
     return this.#saslFailure('invalid-mechanism');
   }
 
-  #authenticated(jid: Jid): void {
+  /** The outcome of an async PLAIN check; then replay what the client sent meanwhile. */
+  #passwordChecked(user: Jid, ok: boolean): void {
+    this.#authPending = false;
+    if (this.state === 'closed') return;
+    if (ok) this.#authenticated(user, { method: 'password', guest: false });
+    else {
+      this.log.info('authentication failed');
+      this.#saslFailure('not-authorized');
+    }
+    // A replay may close the session or start another check (state changes behind TypeScript's narrowing).
+    const open = (): boolean => (this.state as SessionState) !== 'closed';
+    while (this.#held.length > 0 && open() && !this.#authPending) (this.#held.shift() as () => void)();
+    if (!open()) this.#held.length = 0;
+  }
+
+  #authenticated(jid: Jid, auth: SessionAuth): void {
     this.jid = jid;
+    this.auth = auth;
+    this.token = undefined;
     this.state = 'authenticated';
     this.transport.send(serialize(xml('success', { xmlns: NS_SASL })));
+    this.transport.authenticated?.();
     this.log.debug('authenticated');
     // The client restarts the stream next (<open/>, <stream:stream>, or BOSH xmpp:restart).
   }

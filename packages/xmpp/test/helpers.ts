@@ -6,7 +6,7 @@ import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
-import { type XmppConfigInput, type XmppServer, createXmppServer, xmppConfigSchema } from '../src/index.js';
+import { type AuthConfigInput, type XmppConfigInput, type XmppServer, authConfigSchema, createXmppServer, xmppConfigSchema } from '../src/index.js';
 
 export interface TestServer {
   xmpp: XmppServer;
@@ -29,7 +29,10 @@ function merge<T>(base: T, over: unknown): T {
   return out as T;
 }
 
-export async function startTestServer(overrides: XmppConfigInput = {}, opts: { tls?: { key: string; cert: string }; logLevel?: string } = {}): Promise<TestServer> {
+export async function startTestServer(
+  overrides: XmppConfigInput = {},
+  opts: { tls?: { key: string; cert: string }; logLevel?: string; auth?: AuthConfigInput } = {},
+): Promise<TestServer> {
   const base: XmppConfigInput = { c2s: { port: null }, componentPort: null, limits: { maxConnectionsPerAddress: 1000 } };
   const config = xmppConfigSchema.parse(merge(base, overrides));
   const logs: Record<string, unknown>[] = [];
@@ -37,7 +40,7 @@ export async function startTestServer(overrides: XmppConfigInput = {}, opts: { t
     { level: opts.logLevel ?? 'info' },
     { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) },
   );
-  const xmpp = createXmppServer({ config, log, ...(opts.tls ? { tls: opts.tls } : {}) });
+  const xmpp = createXmppServer({ config, log, auth: authConfigSchema.parse(opts.auth ?? {}), ...(opts.tls ? { tls: opts.tls } : {}) });
   await xmpp.start();
   const wss = new WebSocketServer({
     noServer: true,

@@ -101,7 +101,13 @@ export function handleConferenceModify(bridge: Bridge, req: ConferenceModify): C
 
 function videoSourceOptions(bridge: Bridge): VideoSourceOptions {
   const v = bridge.config.video;
-  return { temporalLayers: v.temporalLayers, maxFrameRate: v.maxFrameRate, activeTimeoutMs: v.layerActiveTimeoutMs };
+  return {
+    temporalLayers: v.temporalLayers,
+    maxFrameRate: v.maxFrameRate,
+    activeTimeoutMs: v.layerActiveTimeoutMs,
+    packetCacheBytes: v.nackCacheBytes,
+    packetCacheMaxAgeMs: v.nackMaxAgeMs,
+  };
 }
 
 /** SSRCs and source names must be unique across the conference once the request is applied. */

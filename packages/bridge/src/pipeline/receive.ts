@@ -4,12 +4,13 @@
  * RTP (decrypted by the transport, copied into a pooled PacketInfo by the endpoint):
  *   rtp-parse → ssrc-lookup (drop unknown SSRC) → transport-cc-recorder → demux(kind)
  *     audio: force-mute → receive-stats → audio-level → speech-activity → silence-filter → fan-out
- *     video: force-mute → padding-termination → rtx-unwrap → duplicate-filter → receive-stats → vp8-parse
- *            → layer-tracker → fan-out
+ *     video: force-mute → padding-termination → rtx-unwrap → duplicate-filter → loss-detection → receive-stats
+ *            → vp8-parse → layer-tracker → fan-out
  *
  * The order on the video path is JVB's (PROTOCOL.md §7.4: padding termination → RTX → duplicate termination →
  * video parser): probes (padding-only packets, RTX copies of packets we already have) never reach the parser or
- * a receiver. Every drop is counted on the node that made it.
+ * a receiver. Every drop is counted on the node that made it. Loss detection marks skipped sequence numbers of a
+ * video stream for a NACK to the sender (pipeline/nack-requester.ts), and clears them when the RTX arrives.
  *
  * RTCP: rtcp-validate → rtcp-termination (pipeline/rtcp.ts).
  */
@@ -20,6 +21,7 @@ import type { EndpointMediaInfo } from '../colibri/medias.js';
 import type { ForceMute } from '../colibri/types.js';
 import type { Source, VideoSource } from '../source.js';
 import type { SeqWindow } from './duplicate-filter.js';
+import type { NackRequester } from './nack-requester.js';
 import { consumer, filter, observer, pipeline, transformer, type PacketSink, type Pipeline } from './node.js';
 import type { ReceiveStreamStats } from './receive-stats.js';
 import { unwrapRtx } from './rtx.js';
@@ -37,6 +39,8 @@ export interface IncomingStream {
   readonly stats: ReceiveStreamStats;
   /** Duplicate detection (video media SSRCs). */
   readonly dedupe: SeqWindow | null;
+  /** Missing sequence numbers to request from the sender (video media SSRCs). */
+  readonly nacks: NackRequester | null;
 }
 
 /** What the receive pipelines need from their endpoint. */
@@ -54,6 +58,8 @@ export interface ReceiveContext {
   onAudioLevel(level: number, nowMs: number): void;
   /** A layer of a video source became active: re-run allocation (deferred, not per packet). */
   onLayerActivated(source: VideoSource): void;
+  /** Packets of a video stream were found missing: request them from the sender (not per packet). */
+  onVideoLoss(stream: IncomingStream, nowMs: number): void;
   /** Hands the packet to the conference fan-out (takes ownership). */
   fanOut(p: PacketInfo, stream: IncomingStream): void;
 }
@@ -142,6 +148,12 @@ export function buildRtpReceivePipeline(ctx: ReceiveContext, release: PacketSink
             if (dedupe === null) return p;
             const r = dedupe.check(p.rtp.sequenceNumber);
             return r === 'new' ? p : r;
+          }),
+        );
+        v.node(
+          observer('loss-detection', (p) => {
+            const s = stream as IncomingStream;
+            if (s.nacks !== null && s.nacks.onPacket(p.rtp.sequenceNumber, now) > 0) ctx.onVideoLoss(s, now);
           }),
         );
         v.node(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PacketInfo } from '../rtp/packet-info.js';
-import { unwrapRtx, writePlainCopy, writeRtx } from './rtx.js';
+import { dropPaddingInPlace, unwrapRtx, wrapRtxInPlace, writePlainCopy, writeRtx } from './rtx.js';
 
 function packetWithExtension(): PacketInfo {
   // V=2, X=1, PT 100, seq 4660, ts 0x01020304, ssrc 0xaabbccdd, one-byte ext (id 11, 1 byte), payload 5 bytes.
@@ -50,5 +50,33 @@ describe('RTX (RFC 4588)', () => {
     expect(len).toBe(14);
     expect(out[0]).toBe(0x80);
     expect(writeRtx(Buffer.alloc(4), p, 1, 1, 96)).toBe(-1);
+  });
+
+  it('the in-place forms give the same bytes as the copying ones', () => {
+    const padded = (): PacketInfo => {
+      const p = new PacketInfo(Buffer.alloc(64));
+      Buffer.from([0xb0, 0x64, 0x12, 0x34, 1, 2, 3, 4, 0xaa, 0xbb, 0xcc, 0xdd, 0xbe, 0xde, 0, 1, 0xb0, 0x07, 0, 0, 9, 8, 7, 0, 2]).copy(p.buffer);
+      p.length = 25;
+      expect(p.parseRtp()).toBe(0);
+      return p;
+    };
+    for (const make of [packetWithExtension, padded]) {
+      const out = Buffer.alloc(64);
+      const len = writeRtx(out, make(), 0x11223344, 77, 96);
+      const p = make();
+      expect(wrapRtxInPlace(p, 0x11223344, 77, 96)).toBe(len);
+      expect(p.view()).toEqual(out.subarray(0, len));
+      expect(p.rtp.ssrc).toBe(0x11223344);
+      const plainLen = writePlainCopy(out, make());
+      const q = make();
+      expect(dropPaddingInPlace(q)).toBe(plainLen);
+      expect(q.view()).toEqual(out.subarray(0, plainLen));
+    }
+    // No room for the OSN.
+    const full = new PacketInfo(Buffer.alloc(25));
+    packetWithExtension().buffer.copy(full.buffer, 0, 0, 25);
+    full.length = 25;
+    expect(full.parseRtp()).toBe(0);
+    expect(wrapRtxInPlace(full, 1, 1, 96)).toBe(-1);
   });
 });

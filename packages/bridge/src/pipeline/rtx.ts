@@ -68,3 +68,35 @@ export function writePlainCopy(out: Buffer, p: PacketInfo): number {
   out[0] = (out[0] as number) & ~0x20;
   return len;
 }
+
+/**
+ * In-place form of {@link writeRtx} for a packet the caller owns (a restored retransmission): turns the parsed `p`
+ * into its RTX packet (payload moved up by the OSN, padding dropped, P bit cleared) and re-parses it. Returns the new
+ * length, or -1 when the buffer has no room for the OSN.
+ */
+export function wrapRtxInPlace(p: PacketInfo, rtxSsrc: number, rtxSeq: number, rtxPt: number): number {
+  const h = p.rtp;
+  const off = h.payloadOffset;
+  const payloadLen = h.payloadLength;
+  const len = off + RTX_OSN_SIZE + payloadLen;
+  const buf = p.buffer;
+  if (len > buf.length) return -1;
+  const osn = h.sequenceNumber;
+  buf.copyWithin(off + RTX_OSN_SIZE, off, off + payloadLen);
+  buf.writeUInt16BE(osn, off);
+  buf[0] = (buf[0] as number) & ~0x20;
+  buf[1] = ((buf[1] as number) & 0x80) | (rtxPt & 0x7f);
+  buf.writeUInt16BE(rtxSeq & 0xffff, 2);
+  buf.writeUInt32BE(rtxSsrc >>> 0, 8);
+  p.length = len;
+  return p.parseRtp() === RtpParseStatus.Ok ? len : -1;
+}
+
+/** In-place form of {@link writePlainCopy}: drops `p`'s padding (P bit cleared) and re-parses; returns the length. */
+export function dropPaddingInPlace(p: PacketInfo): number {
+  const h = p.rtp;
+  if (h.paddingLength === 0) return p.length;
+  p.buffer[0] = (p.buffer[0] as number) & ~0x20;
+  p.length = h.payloadOffset + h.payloadLength;
+  return p.parseRtp() === RtpParseStatus.Ok ? p.length : -1;
+}

@@ -4,8 +4,9 @@
  *
  *   rewrite (RtpMunger: SSRC/seq/ts/PictureID/TL0PICIDX, in place) → header-ext-strip (keep audio-level and
  *   video-orientation, and transport-cc when the receiver negotiated it) → transport-cc-stamp (our own
- *   per-receiver transport-wide sequence number, send time remembered for its feedback) → send (transport, then
- *   the NACK cache keeps video packets; audio is released)
+ *   per-receiver transport-wide sequence number, send time remembered for its feedback) → send (transport; a video
+ *   packet's sequence number goes into the stream's sent-packet log with what it was rewritten to, pointing at the
+ *   original in its source's cache, which the conference filled at fan-out; then the packet is released)
  *
  * The munger runs before stripping because the VP8 descriptor offsets are those of the unstripped packet.
  *
@@ -15,6 +16,7 @@
 import { findHeaderExtension, type HeaderExtensionIdSet, stripHeaderExtensions, writeTransportCcSeq } from '../rtp/header-ext.js';
 import type { PacketInfo } from '../rtp/packet-info.js';
 import { consumer, observer, pipeline, transformer, type PacketSink, type Pipeline } from './node.js';
+import type { SourcePacketCache } from './packet-cache.js';
 import { copyVp8Descriptor, type OutStream, type Subscription } from './subscription.js';
 import type { TccSendHistory } from './tcc.js';
 
@@ -36,6 +38,10 @@ export interface SendContext {
 export function buildSendPipeline(ctx: SendContext, release: PacketSink): Pipeline {
   let out: OutStream | undefined;
   let now = 0;
+  // What the sent-packet log records for the packet in flight (cache null: not recorded).
+  let cache: SourcePacketCache | null = null;
+  let pictureId = -1;
+  let tl0PicIdx = -1;
 
   return pipeline('rtp-send', release, (b) => {
     b.node(
@@ -62,6 +68,13 @@ export function buildSendPipeline(ctx: SendContext, release: PacketSink): Pipeli
         out = sub.out;
         out.inSsrc = inSsrc;
         out.tsOffset = (p.rtp.timestamp - inTs) >>> 0;
+        cache = null;
+        if (out.sentLog !== null && p.cacheId >= 0 && sub.source.kind === 'video') {
+          cache = sub.source.packetCache;
+          const d = sub.vp8;
+          pictureId = d.pictureIdOffset >= 0 ? d.pictureId : -1;
+          tl0PicIdx = d.tl0PicIdxOffset >= 0 ? d.tl0PicIdx : -1;
+        }
         return p;
       }),
     );
@@ -89,8 +102,10 @@ export function buildSendPipeline(ctx: SendContext, release: PacketSink): Pipeli
         o.octets += p.rtp.payloadLength;
         o.lastRtpTs = p.rtp.timestamp;
         o.lastSendMs = now;
-        if (o.cache !== null) o.cache.insert(p, now);
-        else release(p);
+        if (cache !== null && o.sentLog !== null) {
+          o.sentLog.record(p.rtp.sequenceNumber, cache, p.cacheId, p.rtp.timestamp, pictureId, tl0PicIdx, now);
+        }
+        release(p);
       }),
     );
   });

@@ -1,8 +1,8 @@
 /**
  * Receiver-side forwarding state:
- * - {@link OutStream}: one stream as the receiver sees it (its SSRC, RTX SSRC, NACK cache, SR bookkeeping). In
- *   plain forwarding there is one per forwarded source (SSRC = the source's primary `s0`, PROTOCOL.md §7.2); in
- *   SSRC-rewriting mode one per slot (PROTOCOL.md §7.5).
+ * - {@link OutStream}: one stream as the receiver sees it (its SSRC, RTX SSRC, log of sent packets for NACKs, SR
+ *   bookkeeping). In plain forwarding there is one per forwarded source (SSRC = the source's primary `s0`,
+ *   PROTOCOL.md §7.2); in SSRC-rewriting mode one per slot (PROTOCOL.md §7.5).
  * - {@link Subscription}: one remote source forwarded to one receiver: its {@link LayerSelector} and
  *   {@link RtpMunger} (video; audio only in rewriting mode), bound to an OutStream.
  * - {@link Slot}: an SSRC-rewriting slot, which keeps its output position across re-bindings so that each slot
@@ -12,7 +12,7 @@ import { LayerSelector } from '../cc/layer-selector.js';
 import { RtpMunger, type RtpMungerState } from '../cc/munger.js';
 import { createVp8PayloadDescriptor, type Vp8PayloadDescriptor } from '../codecs/vp8.js';
 import type { Source } from '../source.js';
-import type { PacketCache } from './packet-cache.js';
+import type { SentPacketLog } from './sent-packet-log.js';
 
 const SR_HISTORY = 8;
 
@@ -23,8 +23,8 @@ export class OutStream {
   readonly rtxSsrc: number;
   readonly kind: 'audio' | 'video';
   readonly clockRateHz: number;
-  /** NACK cache (video only). */
-  readonly cache: PacketCache | null;
+  /** What was sent by sequence number, to answer NACKs from the sources' caches (video only). */
+  readonly sentLog: SentPacketLog | null;
   /** The subscription currently sending on this stream. */
   subscription: Subscription | null = null;
   packets = 0;
@@ -42,12 +42,12 @@ export class OutStream {
   readonly #srSentMs = new Float64Array(SR_HISTORY);
   #srNext = 0;
 
-  constructor(ssrc: number, rtxSsrc: number, kind: 'audio' | 'video', clockRateHz: number, cache: PacketCache | null, rtxSeq: number) {
+  constructor(ssrc: number, rtxSsrc: number, kind: 'audio' | 'video', clockRateHz: number, sentLog: SentPacketLog | null, rtxSeq: number) {
     this.ssrc = ssrc >>> 0;
     this.rtxSsrc = rtxSsrc;
     this.kind = kind;
     this.clockRateHz = clockRateHz;
-    this.cache = cache;
+    this.sentLog = sentLog;
     this.rtxSeq = rtxSeq & 0xffff;
   }
 

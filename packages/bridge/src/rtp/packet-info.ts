@@ -60,6 +60,8 @@ export class PacketInfo {
   temporalLayer = -1;
   /** Set by a node that wants the packet dropped after observers saw it (counted, not forwarded). */
   shouldDiscard = false;
+  /** Id of the packet in its source's retransmission cache (set at fan-out), -1 when not cached. */
+  cacheId = -1;
 
   constructor(buffer: Buffer) {
     this.buffer = buffer;
@@ -98,6 +100,7 @@ export class PacketInfo {
     this.spatialLayer = -1;
     this.temporalLayer = -1;
     this.shouldDiscard = false;
+    this.cacheId = -1;
   }
 
   /**
@@ -123,6 +126,7 @@ export class PacketInfo {
     this.spatialLayer = other.spatialLayer;
     this.temporalLayer = other.temporalLayer;
     this.shouldDiscard = other.shouldDiscard;
+    this.cacheId = other.cacheId;
     return true;
   }
 }

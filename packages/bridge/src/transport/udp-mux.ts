@@ -178,7 +178,7 @@ export class UdpMux {
       const hostDefault = bindAddress !== '0.0.0.0' && options.hostAddresses === undefined ? [bindAddress] : options.hostAddresses;
       const candidates = buildLocalCandidates({ ...options, ...(hostDefault !== undefined ? { hostAddresses: hostDefault } : {}) }, bound, randomBytes(4).toString('hex'));
       const mux = new UdpMux(socket, candidates, log);
-      log.info({ port: bound, candidates: candidates.length }, 'media port bound');
+      log.info({ port: bound, candidateCount: candidates.length }, 'media port bound');
       return mux;
     } catch (err) {
       socket.close();

@@ -30,6 +30,8 @@ export interface IceServer {
 export interface ClientConfigOptions {
   /** `p2p.enabled`: two participants connect directly (config `web.p2p.enabled`). Default true. */
   p2pEnabled?: boolean;
+  /** `p2p.backToP2PDelay` in seconds (config `web.p2p.backToP2PDelay`). Default 5, as lib-jitsi-meet. */
+  backToP2PDelay?: number;
   /**
    * `p2p.stunServers`: our embedded STUN server, or the operator's STUN servers from `xmpp.externalServices`.
    * Default none; never a third-party default.
@@ -50,6 +52,8 @@ export interface ClientConfigOptions {
    * off when P2P ends. Default `['VP8']`, what the focus offers by default. P2P (browser to browser) is unaffected.
    */
   jvbVideoCodecs?: readonly string[];
+  /** Whether the client may keep recent meeting names (config `web.recentRooms`); false → `doNotStoreRoom: true`. */
+  recentRooms?: boolean;
 }
 
 /**
@@ -67,12 +71,15 @@ export function buildClientConfig(
       domain: domains.domain,
       muc: domains.mucDomain,
       focus: domains.focusDomain,
+      // Secure domain / JWT with guests: lib-jitsi-meet logs in anonymously here (PROTOCOL.md §1.3, §2.3).
+      ...(domains.guestDomain !== undefined ? { anonymousdomain: domains.guestDomain } : {}),
     },
     websocket: `${origin.secure ? 'wss' : 'ws'}://${origin.host}/xmpp-websocket`,
     bosh: '/http-bind',
     enableWebsocketResume: options.websocketResume ?? false,
     p2p: {
       enabled: options.p2pEnabled ?? true,
+      backToP2PDelay: options.backToP2PDelay ?? 5,
       stunServers: (options.stunServers ?? []).map((s) => ({ urls: s.urls })),
     },
     videoQuality: { codecPreferenceOrder: [...jvbCodecs], mobileCodecPreferenceOrder: [...jvbCodecs] },
@@ -81,6 +88,7 @@ export function buildClientConfig(
     analytics: { disabled: true },
     gravatar: { disabled: true },
     disableThirdPartyRequests: true,
+    doNotStoreRoom: !(options.recentRooms ?? true),
   };
 }
 

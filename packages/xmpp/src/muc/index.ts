@@ -22,6 +22,7 @@ import { NS_CLIENT, NS_DISCO_INFO, NS_DISCO_ITEMS, NS_MUC, NS_MUC_USER, NS_PING 
 import { type Element, child, xml } from '../stanza/xml.js';
 import { MucEvents } from './events.js';
 import { loadAdmin } from './features/admin.js';
+import { loadAuthChecks } from './features/auth.js';
 import { loadHistory } from './features/history.js';
 import { loadInvite } from './features/invite.js';
 import { loadMaxOccupants } from './features/max-occupants.js';
@@ -314,6 +315,7 @@ export function loadMuc(server: XmppServer, host: Host): MucService {
   loadBasics(server, host);
   const muc = new MucService(server, host);
   muc.install();
+  loadAuthChecks(muc);
   loadPublic(muc);
   loadMembersOnly(muc);
   loadModerated(muc);

@@ -29,6 +29,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
+import { tokenFromUrl } from '../auth/jwt.js';
 import type { ConnectionInfo, XmppServer } from '../server.js';
 import { Session, type Transport } from '../session.js';
 import { StreamError } from '../stanza/errors.js';
@@ -206,6 +207,8 @@ class BoshSession implements Transport {
     const limits = server.config.limits;
     this.limiter = new ByteRateLimiter(limits.bytesPerSecond, limits.burstBytes);
     this.session = new Session(server, this);
+    // JWT auth: `?token=` of the session creation request (PROTOCOL-FEATURES §9.1).
+    if (server.auth.wantsToken) this.session.token = info.token;
   }
 
   get ended(): boolean {
@@ -519,6 +522,11 @@ export class BoshManager {
     return this.#sessions.size;
   }
 
+  /** Terminate bodies kept for sessions that ended between requests (introspection). */
+  get tombstoneCount(): number {
+    return this.#tombstones.size;
+  }
+
   handle(req: IncomingMessage, res: ServerResponse, info: ConnectionInfo): void {
     for (const k in CORS_HEADERS) res.setHeader(k, CORS_HEADERS[k] as string);
     const method = req.method ?? 'GET';
@@ -539,7 +547,8 @@ export class BoshManager {
       res.end();
       return;
     }
-    this.#readBody(req, res, info);
+    // The token only matters for a session creation request; the URL is never logged.
+    this.#readBody(req, res, this.#server.auth.wantsToken ? { ...info, token: info.token ?? tokenFromUrl(req.url) } : info);
   }
 
   /** Answer every held request with `system-shutdown`, stop all timers, refuse new sessions. */

@@ -268,6 +268,15 @@ class TcpTransport implements Transport {
     this.#headerSent = false;
   }
 
+  /** Set by the connection: SASL succeeded, so the stream restarts with a fresh parser (RFC 6120 §6.4.6). */
+  onAuthenticated: (() => void) | undefined;
+
+  /** Transport hook called by the session right after `<success/>` (immediately, or after an async password check). */
+  authenticated(): void {
+    this.restarted();
+    this.onAuthenticated?.();
+  }
+
   markClosed(): void {
     this.#closed = true;
   }
@@ -323,13 +332,7 @@ export function acceptTcpClient(server: XmppServer, socket: Socket, tls: SecureC
           const s = current();
           if (!s) return;
           if (el.name === 'stream:error') return s.close();
-          const before = s.state;
           s.receive(el);
-          if (p === parser && before === 'connected' && current()?.state === 'authenticated') {
-            // SASL success: both sides restart the stream (RFC 6120 §6.4.6).
-            t.restarted();
-            p.reset();
-          }
         },
         streamClose: () => {
           if (p === parser) current()?.close();
@@ -347,6 +350,10 @@ export function acceptTcpClient(server: XmppServer, socket: Socket, tls: SecureC
   // <starttls/>, and everything it still sees is ignored.
   t.onTls = () => {
     parser = newParser();
+  };
+  // SASL success (possibly after an async password check): both sides restart the stream (RFC 6120 §6.4.6).
+  t.onAuthenticated = () => {
+    parser?.reset();
   };
   return io;
 }

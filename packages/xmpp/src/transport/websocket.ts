@@ -12,6 +12,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
+import { tokenFromUrl } from '../auth/jwt.js';
 import type { ConnectionInfo, XmppServer } from '../server.js';
 import { Session, type Transport } from '../session.js';
 import { StreamError } from '../stanza/errors.js';
@@ -145,6 +146,8 @@ export function acceptWebSocket(server: XmppServer, ws: WebSocket, req: Incoming
   }
   const session = new Session(server, transport);
   session.previd = new URL(req.url ?? '/', 'http://x').searchParams.get('previd') ?? undefined;
+  // JWT auth: `?token=` of the upgrade URL is what SASL ANONYMOUS is checked against (PROTOCOL-FEATURES §9.1).
+  if (server.auth.wantsToken) session.token = info.token ?? tokenFromUrl(req.url);
   server.registerSession(session);
   const current = (): Session => transport.session ?? session;
   const parser = new XmlStreamParser(
