@@ -411,9 +411,8 @@ function renderReport(
   const notes: string[] = [
     'CPU is % of one core. All participants (werift: JavaScript ICE/DTLS/SRTP) run in the bench process, so its CPU',
     'use is part of every measured time. Client-side parts of the times: werift\'s DTLS client waits 100 ms before',
-    'its ClientHello; the synthetic senders send a key frame every 30 frames (~1 s) and ignore keyframe requests, so',
-    'a joiner whose others are already sending waits for their next periodic key frame ("of which after ICE + DTLS',
-    'were up"). MB = 10^6 bytes.',
+    'its ClientHello; then the bridge asks each sender for a key frame (PLI) and the synthetic senders answer on',
+    'their next frame (up to 33 ms), as an encoder does ("of which after ICE + DTLS were up"). MB = 10^6 bytes.',
   ];
   const odd: string[] = [];
   for (const p of positions) {
