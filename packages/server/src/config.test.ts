@@ -35,7 +35,7 @@ describe('loadConfig() defaults', () => {
     expect(c.log).toEqual({ level: 'info', redact: true, file: { retentionHours: 24 } });
     expect(c.metrics).toEqual({ enabled: false, host: '127.0.0.1', port: 9464 });
     expect(c.health).toEqual({ maxEventLoopLagMs: 1000 });
-    expect(c.web).toEqual({ p2p: { enabled: true, backToP2PDelay: 5 }, recentRooms: true });
+    expect(c.web).toEqual({ p2p: { enabled: true, backToP2PDelay: 5 }, recentRooms: true, channelLastN: -1 });
     expect(c.xmpp.domain).toBe('meet.jitsi');
     expect(c.xmpp.c2s.port).toBe(5222);
     expect(c.xmpp.limits.maxStanzaSize).toBe(262_144);

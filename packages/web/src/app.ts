@@ -110,6 +110,7 @@ export function createWebApp({
     stunServers,
     websocketResume,
     recentRooms: config.web.recentRooms,
+    channelLastN: config.web.channelLastN,
     ...(jvbVideoCodecs ? { jvbVideoCodecs } : {}),
   };
 

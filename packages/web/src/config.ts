@@ -32,6 +32,11 @@ export const webConfigSchema = z.strictObject({
    * sets `doNotStoreRoom` in `/config.js`: no meeting name is stored, and a stored list is deleted on the next visit.
    */
   recentRooms: z.boolean().default(true),
+  /**
+   * How many other participants' videos each client asks the bridge to forward (`channelLastN` in `/config.js`, the
+   * last-N of the bridge channel's ReceiverVideoConstraints): the most recent speakers win. `-1` = all.
+   */
+  channelLastN: z.number().int().min(-1).max(1000).default(-1),
 });
 
 export type WebConfigInput = z.input<typeof webConfigSchema>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildClientConfig, escapeHtml, isValidHost, renderConfigJs, textToHtml } from '../src/index.js';
+import { buildClientConfig, DEFAULT_PRIVACY_NOTICE, escapeHtml, isValidHost, renderConfigJs, textToHtml } from '../src/index.js';
 
 describe('web helpers', () => {
   it('textToHtml() escapes operator text and builds paragraphs and lists', () => {
@@ -40,6 +40,7 @@ describe('web helpers', () => {
       flags: { ssrcRewritingEnabled: false },
       enableWebsocketResume: false,
       doNotStoreRoom: false,
+      channelLastN: -1,
       // lib-jitsi-meet must not assume AV1 for the bridge connection when the focus offers only VP8.
       videoQuality: { codecPreferenceOrder: ['VP8'], mobileCodecPreferenceOrder: ['VP8'] },
     });
@@ -57,5 +58,25 @@ describe('web helpers', () => {
     expect((cfg.p2p as Record<string, unknown>).codecPreferenceOrder).toBeUndefined();
     // web.recentRooms: false → Jitsi Meet's doNotStoreRoom.
     expect(buildClientConfig(domains, { secure: true, host: 'h' }, { recentRooms: false }).doNotStoreRoom).toBe(true);
+    // web.channelLastN → Jitsi Meet's channelLastN (the client's ReceiverVideoConstraints.lastN).
+    expect(buildClientConfig(domains, { secure: true, host: 'h' }, { channelLastN: 4 }).channelLastN).toBe(4);
+  });
+});
+
+describe('the default privacy notice', () => {
+  // Each promise the server keeps by default (README "Privacy") must be stated in the notice people read.
+  const promises: Array<[string, RegExp]> = [
+    ['no access logs', /No access logs/],
+    ['no IP addresses stored', /No IP addresses are stored/],
+    ['TLS in transit', /\bTLS\b/],
+    ['DTLS-SRTP for media', /DTLS-SRTP/],
+    ['P2P end to end for two', /two participants[^.]*directly[^.]*end to end/],
+    ['the bridge from three, decrypting in memory only', /three participants[^.]*bridge[^.]*decrypts them in memory/],
+    ['nothing stored, gone at conference end', /never written to disk, and are gone when the conference ends/],
+    ['no cookies, no third parties', /no cookies and loads nothing from third parties/],
+    ['what the browser keeps', /local storage on your device only/],
+  ];
+  it.each(promises)('states: %s', (_name, re) => {
+    expect(DEFAULT_PRIVACY_NOTICE).toMatch(re);
   });
 });

@@ -24,6 +24,8 @@ export interface ClientConfig {
   testing?: { forceInitiator?: boolean; forceResponder?: boolean };
   /** Jitsi Meet's "do not keep this room in the recent list" (the server's `web.recentRooms: false`). */
   doNotStoreRoom?: boolean;
+  /** Videos the bridge forwards to us, most recent speakers first; -1 = all (Jitsi Meet's `channelLastN`). */
+  channelLastN?: number;
 }
 
 declare global {
@@ -45,6 +47,12 @@ export function readConfig(): ClientConfig {
 export function websocketUrl(c: ClientConfig): string {
   if (c.websocket !== undefined && /^wss?:/.test(c.websocket)) return c.websocket;
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/xmpp-websocket`;
+}
+
+/** `config.channelLastN` as an integer ≥ -1 (default -1: every video). */
+export function channelLastN(c: ClientConfig): number {
+  const n = Number(c.channelLastN ?? -1);
+  return Number.isInteger(n) && n >= -1 ? n : -1;
 }
 
 /** `config.p2p` as the conference uses it (LJM defaults: enabled, 5 s back-to-P2P delay). */

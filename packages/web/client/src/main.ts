@@ -4,7 +4,7 @@
  */
 import './app.css';
 import { Conference } from './conference/conference.js';
-import { metaNumber, p2pOptions, readConfig, websocketUrl } from './config.js';
+import { metaNumber, channelLastN, p2pOptions, readConfig, websocketUrl } from './config.js';
 import { installDebugHook, setDebugMeeting, setDebugView } from './debug.js';
 import { DEFAULT_MAX_ROOM_NAME_LENGTH, normalizeRoomName, roomNameProblem, suggestRoomName } from './room-name.js';
 import { LocalSettings } from './storage.js';
@@ -80,6 +80,7 @@ async function join(room: string, settings: LocalSettings, req: JoinRequest): Pr
       media: req.media,
       boshUrl: config.bosh,
       p2p: p2pOptions(config),
+      lastN: channelLastN(config),
     });
   } catch (err) {
     req.media.close();

@@ -54,6 +54,8 @@ export interface ClientConfigOptions {
   jvbVideoCodecs?: readonly string[];
   /** Whether the client may keep recent meeting names (config `web.recentRooms`); false → `doNotStoreRoom: true`. */
   recentRooms?: boolean;
+  /** `channelLastN` (config `web.channelLastN`): videos forwarded to each client, most recent speakers first; -1 all. */
+  channelLastN?: number;
 }
 
 /**
@@ -89,6 +91,7 @@ export function buildClientConfig(
     gravatar: { disabled: true },
     disableThirdPartyRequests: true,
     doNotStoreRoom: !(options.recentRooms ?? true),
+    channelLastN: options.channelLastN ?? -1,
   };
 }
 

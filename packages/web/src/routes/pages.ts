@@ -8,10 +8,11 @@
 export const DEFAULT_PRIVACY_NOTICE = `This server is built to keep as little as possible about you.
 
 - No access logs: requests to this site are not recorded.
+- Everything is encrypted in transit: the page and the signalling over TLS, audio and video with DTLS-SRTP.
 - No IP addresses are stored. Your address is held in memory only while you are connected (to limit the number of connections per address), and is masked in diagnostic logs.
 - Room names, display names, chat messages and all other conference data are kept in memory only, never written to disk, and are gone when the conference ends.
-- Audio and video are forwarded to the other participants and are not recorded.
-- In a call with only two participants, audio and video may flow directly between the two browsers, which then learn each other's network address.
+- In a call with only two participants, audio and video flow directly between the two browsers (peer to peer), encrypted end to end; the two browsers then learn each other's network address.
+- From three participants on, audio and video go through this server's media bridge, which decrypts them in memory only to forward them to the others and never records or stores them.
 - This site sets no cookies and loads nothing from third parties: no analytics, no external fonts or scripts.
 - Your browser keeps, in its local storage on your device only: a random id, your display name, whether to join with microphone or camera off, and the names of the meetings you joined (you can forget them on the start page).`;
 

@@ -71,6 +71,8 @@ export interface ConferenceOptions {
   boshUrl?: string | undefined;
   /** `config.p2p`; P2P is off without it. */
   p2p?: P2POptions | undefined;
+  /** `config.channelLastN`: videos the bridge forwards to us (most recent speakers first); -1 or absent = all. */
+  lastN?: number | undefined;
 }
 
 /** The XMPP connection as the UI shows it. */
@@ -852,7 +854,7 @@ export class Conference extends Emitter<ConferenceEvents> {
   #sendConstraints(): void {
     const constraints: Record<string, { maxHeight: number }> = {};
     for (const [name, maxHeight] of Object.entries(this.#constraints)) constraints[name] = { maxHeight };
-    this.#channel?.setReceiverConstraints({ lastN: -1, onStageSources: this.#onStage, defaultConstraints: { maxHeight: 180 }, constraints });
+    this.#channel?.setReceiverConstraints({ lastN: this.#options.lastN ?? -1, onStageSources: this.#onStage, defaultConstraints: { maxHeight: 180 }, constraints });
   }
 
   #end(reason: string): void {
