@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { type RunningServer, startServer } from '../packages/server/src/index.js';
 import { chromiumAvailable, launchChromium } from './browser.js';
+import { othersIn, pageErrorsIn, personIn, pollUntil } from './web-pages.js';
 
 const ROOM = 'web-client-features';
 const NAMES = ['Alice', 'Bob', 'Carol'] as const;
@@ -76,29 +77,13 @@ const people = new Map<Name, Person>();
 const requests: string[] = [];
 const servers: RunningServer[] = [];
 
-function person(name: Name): Person {
-  const p = people.get(name);
-  if (p === undefined) throw new Error(`${name} has not joined`);
-  return p;
-}
+const person = (name: Name): Person => personIn(people, name);
 
-function others(name: Name): Person[] {
-  return [...people.values()].filter((p) => p.name !== name);
-}
+const others = (name: Name): Person[] => othersIn(people, name);
 
-function pageErrors(): string {
-  return [...people.values()].flatMap((p) => p.errors.map((e) => `${p.name}: ${e}`)).join('\n');
-}
+const pageErrors = (): string => pageErrorsIn(people);
 
-async function waitForAsync(check: () => Promise<string | undefined>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const reason = await check();
-    if (reason === undefined) return;
-    if (Date.now() > deadline) throw new Error(`timed out: ${reason}\n${pageErrors()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitForAsync = (check: () => Promise<string | undefined>, timeoutMs?: number): Promise<void> => pollUntil(check, pageErrors, timeoutMs);
 
 async function open(name: Name, url: string, viewport = { width: 1000, height: 640 }): Promise<Person> {
   const context = await browser.newContext({ viewport });

@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { type RunningServer, startServer } from '../packages/server/src/index.js';
 import { chromiumAvailable, launchChromium } from './browser.js';
+import { othersIn, pageErrorsIn, personIn, pollUntil } from './web-pages.js';
 
 const ROOM = 'web-client-p2p';
 type Name = 'Alice' | 'Bob' | 'Carol' | 'Dave';
@@ -65,19 +66,11 @@ let browser: Browser;
 const people = new Map<Name, Person>();
 const requests: string[] = [];
 
-function person(name: Name): Person {
-  const p = people.get(name);
-  if (p === undefined) throw new Error(`${name} has not joined`);
-  return p;
-}
+const person = (name: Name): Person => personIn(people, name);
 
-function others(name: Name): Person[] {
-  return [...people.values()].filter((p) => p.name !== name);
-}
+const others = (name: Name): Person[] => othersIn(people, name);
 
-function pageErrors(): string {
-  return [...people.values()].flatMap((p) => p.errors.map((e) => `${p.name}: ${e}`)).join('\n');
-}
+const pageErrors = (): string => pageErrorsIn(people);
 
 function bridgePort(): number {
   const port = server.bridge?.mux.port;
@@ -91,15 +84,7 @@ const bridgeBytesSent = (p: Person): Promise<number> => p.page.evaluate(() => (g
 const connection = (p: Person): Promise<ReturnType<Hook['connection']>> => p.page.evaluate(() => (globalThis as unknown as HookHost).__jitsiOne?.connection());
 const endpointId = async (p: Person): Promise<string> => (await p.page.evaluate(() => (globalThis as unknown as HookHost).__jitsiOne?.endpointId)) ?? '';
 
-async function waitForAsync(check: () => Promise<string | undefined>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const reason = await check();
-    if (reason === undefined) return;
-    if (Date.now() > deadline) throw new Error(`timed out: ${reason}\n${pageErrors()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitForAsync = (check: () => Promise<string | undefined>, timeoutMs?: number): Promise<void> => pollUntil(check, pageErrors, timeoutMs);
 
 /**
  * Waits until each receiver decoded `minFrames` more video frames and got `minBytes` more audio bytes from each of

@@ -15,6 +15,7 @@ import type { Browser, Page } from 'playwright-core';
 import { type RunningServer, startServer } from '../packages/server/src/index.js';
 import { chromiumAvailable, launchChromium } from './browser.js';
 import { waitFor } from './participant.js';
+import { othersIn, pageErrorsIn, personIn, pollUntil } from './web-pages.js';
 
 const ROOM = 'web-client-three';
 const NAMES = ['Alice', 'Bob', 'Carol'] as const;
@@ -61,34 +62,18 @@ const people = new Map<Name, Person>();
 /** Every URL any page requested (HTTP and WebSocket). */
 const requests: string[] = [];
 
-function person(name: Name): Person {
-  const p = people.get(name);
-  if (p === undefined) throw new Error(`${name} has not joined`);
-  return p;
-}
+const person = (name: Name): Person => personIn(people, name);
 
-function others(name: Name): Person[] {
-  return [...people.values()].filter((p) => p.name !== name);
-}
+const others = (name: Name): Person[] => othersIn(people, name);
 
-function pageErrors(): string {
-  return [...people.values()].flatMap((p) => p.errors.map((e) => `${p.name}: ${e}`)).join('\n');
-}
+const pageErrors = (): string => pageErrorsIn(people);
 
 async function stats(p: Person): Promise<InboundStats[]> {
   return p.page.evaluate(() => (globalThis as unknown as HookHost).__jitsiOne?.stats() ?? Promise.resolve([]));
 }
 
 /** Polls an async check (the page round trip makes `waitFor`'s synchronous check unsuitable). */
-async function waitForAsync(check: () => Promise<string | undefined>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const reason = await check();
-    if (reason === undefined) return;
-    if (Date.now() > deadline) throw new Error(`timed out: ${reason}\n${pageErrors()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitForAsync = (check: () => Promise<string | undefined>, timeoutMs?: number): Promise<void> => pollUntil(check, pageErrors, timeoutMs);
 
 /**
  * Waits until, for each page in `receivers`, the decoded frames of every sender's video and the received audio

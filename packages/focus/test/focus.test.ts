@@ -12,6 +12,7 @@ import { FocusManager } from '../src/focus.js';
 import { NS_JINGLE } from '../src/jingle/ns.js';
 import type { Jingle } from '../src/jingle/types.js';
 import { parseJingle } from '../src/jingle/xml.js';
+import { LJM_FEATURES } from '../src/jingle/fixtures/ljm-features.js';
 
 const FOCUS_BARE = 'focus@auth.meet.jitsi';
 const NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
@@ -66,22 +67,6 @@ const selfPresence = (occ: string) => (s: Element) =>
   s.attrs.type === undefined &&
   (s.getChild('x', NS_MUC_USER)?.getChildren('status') ?? []).some((st) => st.attrs.code === '110');
 
-/** What this LJM answers to disco#info (PROTOCOL §3.4.2). */
-const LJM_FEATURES = [
-  'urn:xmpp:jingle:1',
-  'urn:xmpp:jingle:apps:rtp:1',
-  'urn:xmpp:jingle:transports:ice-udp:1',
-  'urn:xmpp:jingle:apps:dtls:0',
-  'urn:xmpp:jingle:transports:dtls-sctp:1',
-  'urn:xmpp:jingle:apps:rtp:audio',
-  'urn:xmpp:jingle:apps:rtp:video',
-  'http://jitsi.org/json-encoded-sources',
-  'urn:ietf:rfc:4588',
-  'http://jitsi.org/remb',
-  'http://jitsi.org/tcc',
-  'http://jitsi.org/source-name',
-  'http://jitsi.org/receive-multiple-video-streams',
-];
 
 const isDiscoGet = (s: Element) =>
   s.name === 'iq' && s.attrs.type === 'get' && s.getChild('query', 'http://jabber.org/protocol/disco#info') !== undefined;

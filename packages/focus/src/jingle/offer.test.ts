@@ -18,6 +18,7 @@ import {
 } from './offer.js';
 import type { Content, Jingle, PayloadType } from './types.js';
 import { parseJingle, serializeJingle } from './xml.js';
+import { LJM_FEATURES } from './fixtures/ljm-features.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // The conference of PROTOCOL §4.5: 3f2a9c1e (camera with 3 simulcast layers + RTX, mic) and 9c1d0e2f (mic only);
@@ -380,21 +381,7 @@ describe('source-add / source-remove builders', () => {
 
 describe('featuresFromDisco()', () => {
   it('maps the disco#info features LJM advertises (PROTOCOL §3.4.2)', () => {
-    const ljm = [
-      'urn:xmpp:jingle:1',
-      'urn:xmpp:jingle:apps:rtp:1',
-      'urn:xmpp:jingle:transports:ice-udp:1',
-      'urn:xmpp:jingle:apps:dtls:0',
-      'urn:xmpp:jingle:transports:dtls-sctp:1',
-      'urn:xmpp:jingle:apps:rtp:audio',
-      'urn:xmpp:jingle:apps:rtp:video',
-      'http://jitsi.org/json-encoded-sources',
-      'urn:ietf:rfc:4588',
-      'http://jitsi.org/remb',
-      'http://jitsi.org/tcc',
-      'http://jitsi.org/source-name',
-      'http://jitsi.org/receive-multiple-video-streams',
-    ];
+    const ljm = [...LJM_FEATURES];
     expect(featuresFromDisco(ljm)).toEqual(DEFAULT_FEATURES);
     expect(featuresFromDisco([...ljm, FEATURE_URIS.ssrcRewriting, FEATURE_URIS.opusRed])).toEqual({
       ...DEFAULT_FEATURES,
