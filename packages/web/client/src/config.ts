@@ -5,7 +5,8 @@
 
 /** The parts of `/config.js` this client uses. */
 export interface ClientConfig {
-  hosts: { domain: string; muc: string; focus?: string };
+  /** `anonymousdomain`: the guests' domain (secure domain / JWT with guests), where clients without a token log in. */
+  hosts: { domain: string; muc: string; focus?: string; anonymousdomain?: string };
   /** `ws:`/`wss:` URL of XMPP over WebSocket. */
   websocket?: string;
   /** BOSH URL (`/http-bind`): the transport when the WebSocket cannot be opened. */

@@ -3,6 +3,7 @@
  * `/config.js`). Routes by path: `/` is the home page, `/<room>` the pre-join screen and then the meeting.
  */
 import './app.css';
+import { loginFailureText, takeJwt } from './auth.js';
 import { Conference } from './conference/conference.js';
 import { metaNumber, channelLastN, p2pOptions, readConfig, websocketUrl } from './config.js';
 import { installDebugHook, setDebugMeeting, setDebugView } from './debug.js';
@@ -11,7 +12,15 @@ import { LocalSettings } from './storage.js';
 import { h, show } from './ui/dom.js';
 import { homeView } from './ui/home.js';
 import { endedView, meetingView } from './ui/meeting.js';
+import { waitingForHostView } from './ui/login.js';
 import { type JoinRequest, prejoinView } from './ui/prejoin.js';
+import { IqError, LoginError } from './xmpp/connection.js';
+
+/**
+ * `?jwt=` of the meeting URL (Jitsi Meet's convention), taken out of the address bar at once so it stays in no
+ * history entry; kept in memory only (never in storage) and sent as `?token=` on the XMPP service URL.
+ */
+let jwt: string | undefined;
 
 function storage(): Storage | undefined {
   try {
@@ -39,6 +48,9 @@ function errorView(title: string, message: string, suggestion?: string): HTMLEle
 
 async function main(): Promise<void> {
   installDebugHook();
+  const taken = takeJwt(location.href);
+  if (taken.cleanUrl !== undefined) history.replaceState(null, '', taken.cleanUrl);
+  jwt = taken.token;
   // The server may switch recent rooms off (`doNotStoreRoom`, as in Jitsi Meet's config.js).
   const settings = new LocalSettings(storage(), { recentRooms: window.config?.doNotStoreRoom !== true });
   const maxLength = metaNumber('max-room-name-length', DEFAULT_MAX_ROOM_NAME_LENGTH);
@@ -81,10 +93,25 @@ async function join(room: string, settings: LocalSettings, req: JoinRequest): Pr
       boshUrl: config.bosh,
       p2p: p2pOptions(config),
       lastN: channelLastN(config),
+      token: jwt,
+      // Secure domain, the meeting not started yet: wait for the host, or let the host log in.
+      onAuthRequired: (prompt) => {
+        setDebugView('auth-required');
+        show(waitingForHostView(room, (username, password) => prompt.login(username, password)));
+      },
     });
   } catch (err) {
     req.media.close();
-    show(errorView('Could not join the meeting', err instanceof Error ? err.message : String(err)));
+    if (err instanceof LoginError) {
+      const kind = jwt !== undefined ? 'token' : 'anonymous';
+      show(errorView(jwt !== undefined ? 'Your meeting link is not valid' : 'Could not join the meeting', loginFailureText(err.condition, err.text, kind)));
+    } else if (err instanceof IqError && err.condition === 'not-allowed' && jwt !== undefined) {
+      show(errorView('Your meeting link is not valid', 'Its access token does not allow this meeting.'));
+    } else if (err instanceof IqError && err.condition === 'not-authorized') {
+      show(errorView('Could not join the meeting', 'This meeting has not started, and only its host may start it.'));
+    } else {
+      show(errorView('Could not join the meeting', err instanceof Error ? err.message : String(err)));
+    }
     return;
   }
   settings.rememberRoom(room);

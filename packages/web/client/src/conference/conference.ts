@@ -1,8 +1,11 @@
 /**
  * One meeting, joined as lib-jitsi-meet joins it (PROTOCOL Appendix A, steps 1–3 and 5):
  *
- * 1. XMPP over WebSocket (BOSH when the WebSocket cannot be opened), anonymous login ({@link XmppConnection});
- * 2. the conference IQ to `focus.<domain>` until it answers `ready="true"` (§3.1), which names the focus's JID;
+ * 1. XMPP over WebSocket (BOSH when the WebSocket cannot be opened), anonymous login ({@link XmppConnection}) on
+ *    `hosts.anonymousdomain` when there is one, or on the main domain with the JWT as `?token=`;
+ * 2. the conference IQ to `focus.<domain>` until it answers `ready="true"` (§3.1), which names the focus's JID; on
+ *    `not-authorized` (secure domain, a guest, the room does not exist) it asks again every few seconds while the UI
+ *    may log in ({@link AuthPrompt}: a `session-id` from a second, PLAIN-authenticated connection);
  * 3. the MUC join presence with LJM's payload, done when our own presence (status 110) comes back (§3.3.1);
  * 4. answering the focus: disco#info with our features (§3.4.2), Jingle from `room/focus` — session-initiate starts a
  *    {@link JvbSession} and the bridge channel, source-add/-remove update it, session-terminate ends it (§4);
@@ -27,6 +30,7 @@
  */
 import { type Jingle, JingleParseError, NS_JINGLE, parseJingle } from '@jitsi-one/focus';
 import { type Element, NS_DISCO_INFO, xml } from '@jitsi-one/xmpp';
+import { loginDomain, serviceUrl } from '../auth.js';
 import { Emitter } from '../events.js';
 import { XmppConnection } from '../xmpp/connection.js';
 import { BridgeChannel, type BridgeMessage } from './bridge-channel.js';
@@ -60,7 +64,8 @@ const RECONNECT_MAX_DELAY_MS = 30_000;
 export interface ConferenceOptions {
   /** XMPP WebSocket URL. */
   websocketUrl: string;
-  hosts: { domain: string; muc: string; focus?: string };
+  /** `anonymousdomain`: guests (and everyone without a token) log in there (secure domain / JWT with guests). */
+  hosts: { domain: string; muc: string; focus?: string; anonymousdomain?: string };
   /** Room name (already normalised: lower case, legal). */
   room: string;
   displayName: string;
@@ -73,7 +78,28 @@ export interface ConferenceOptions {
   p2p?: P2POptions | undefined;
   /** `config.channelLastN`: videos the bridge forwards to us (most recent speakers first); -1 or absent = all. */
   lastN?: number | undefined;
+  /** JWT (from the page's `?jwt=`): sent as `?token=` on the service URL, login on the main domain. Memory only. */
+  token?: string | undefined;
+  /**
+   * Called once when the focus refuses to create the room for us (`not-authorized`: secure domain, we are a guest).
+   * The conference keeps asking every {@link AUTH_POLL_MS} (the room may be created by someone else) until it is
+   * let in; the UI may meanwhile log in with {@link AuthPrompt.login}. Without it the join fails.
+   */
+  onAuthRequired?: ((prompt: AuthPrompt) => void) | undefined;
 }
+
+/** The "waiting for the host / log in" state of a join (see {@link ConferenceOptions.onAuthRequired}). */
+export interface AuthPrompt {
+  /**
+   * Logs in with SASL PLAIN on the main domain on a second connection, asks the focus there for the room to get a
+   * login session id, closes it, and repeats our request with that id (lib-jitsi-meet `authenticateAndUpgradeRole`).
+   * Resolves once the focus accepted it; rejects with {@link LoginError} (wrong password …) or another error.
+   */
+  login(username: string, password: string): Promise<void>;
+}
+
+/** How often a guest waiting for the host asks the focus again. */
+export const AUTH_POLL_MS = 3000;
 
 /** The XMPP connection as the UI shows it. */
 export interface ConnectionStatus {
@@ -216,6 +242,12 @@ export class Conference extends Emitter<ConferenceEvents> {
   #left = false;
   #joinWaiter: { resolve: () => void; reject: (err: Error) => void } | undefined;
   #leaveWaiter: (() => void) | undefined;
+  /** The focus's login session id (secure domain, after a log in): sent with every conference request. */
+  #sessionId: string | undefined;
+  /** While waiting for the host: wakes the wait at once (a login got a session id). */
+  #authWake: (() => void) | undefined;
+  /** A login's wait for the focus's answer to the repeated request. */
+  #authResult: { resolve: () => void; reject: (err: Error) => void } | undefined;
 
   private constructor(conn: XmppConnection, opts: ConferenceOptions) {
     super();
@@ -530,21 +562,51 @@ export class Conference extends Emitter<ConferenceEvents> {
 
   // ---------------------------------------------------------------------------------------------- join
 
-  async #requestConference(opts: ConferenceOptions): Promise<void> {
+  /** The conference IQ until the focus is ready; `mayPrompt`: wait for the host / a login on `not-authorized`. */
+  async #requestConference(opts: ConferenceOptions, mayPrompt = true): Promise<void> {
     const focus = opts.hosts.focus ?? `focus.${opts.hosts.domain}`;
+    let prompted = false;
     // §3.1: retried after 1, 2, 4 … s (capped at 120 s) while the focus answers ready="false".
     for (let delayMs = 1000; ; delayMs = Math.min(delayMs * 2, 120_000)) {
-      const res = await this.#conn.iq(
-        xml(
-          'iq',
-          { type: 'set', to: focus },
-          xml(
-            'conference',
-            { xmlns: NS_FOCUS, room: this.roomJid, 'machine-uid': opts.machineUid },
-            xml('property', { name: 'rtcstatsEnabled', value: 'false' }),
-          ),
-        ),
-      );
+      const sessionId = this.#sessionId;
+      let res: Element;
+      try {
+        res = await this.#conn.iq(conferenceRequest(focus, this.roomJid, opts.machineUid, sessionId));
+      } catch (err) {
+        if (!(err instanceof IqError)) throw err;
+        const authWaiter = sessionId !== undefined ? this.#takeAuthResult() : undefined;
+        if (err.condition === 'not-acceptable' && sessionId !== undefined) {
+          // session-invalid (expired, logged out) or another machine: forget it and ask as a guest.
+          this.#sessionId = undefined;
+          authWaiter?.reject(new Error('The login session was not accepted; please log in again.'));
+          continue;
+        }
+        if (err.condition !== 'not-authorized' || opts.onAuthRequired === undefined || !mayPrompt || !this.#conn.connected) {
+          authWaiter?.reject(err);
+          throw err;
+        }
+        // Secure domain, a guest, the room does not exist: wait for the host, or for a login (Jitsi Meet polls).
+        authWaiter?.reject(new Error('The login was not accepted for this meeting.'));
+        if (!prompted) {
+          prompted = true;
+          opts.onAuthRequired({ login: (u, p) => this.#login(u, p) });
+        }
+        // A login got its session id while this request was under way: repeat it at once.
+        if (this.#sessionId !== undefined && this.#sessionId !== sessionId) continue;
+        await new Promise<void>((resolve) => {
+          const timer = window.setTimeout(done, AUTH_POLL_MS);
+          function done(): void {
+            window.clearTimeout(timer);
+            resolve();
+          }
+          this.#authWake = done;
+        });
+        this.#authWake = undefined;
+        if (!this.#conn.connected) throw new Error('connection closed');
+        delayMs = 1000;
+        continue;
+      }
+      if (sessionId !== undefined) this.#takeAuthResult()?.resolve();
       const c = res.getChild('conference', NS_FOCUS);
       if (c?.attrs.ready === 'true') {
         this.#focusJid = String(c.attrs.focusjid ?? '');
@@ -553,6 +615,41 @@ export class Conference extends Emitter<ConferenceEvents> {
       await new Promise((r) => window.setTimeout(r, delayMs));
       if (!this.#conn.connected) throw new Error('connection closed');
     }
+  }
+
+  #takeAuthResult(): { resolve: () => void; reject: (err: Error) => void } | undefined {
+    const w = this.#authResult;
+    this.#authResult = undefined;
+    return w;
+  }
+
+  /** {@link AuthPrompt.login}: a session id from a logged-in second connection, then our request repeated with it. */
+  async #login(username: string, password: string): Promise<void> {
+    const opts = this.#options;
+    const focus = opts.hosts.focus ?? `focus.${opts.hosts.domain}`;
+    const conn = await XmppConnection.connect({
+      url: serviceUrl(opts.websocketUrl, opts.room),
+      boshUrl: opts.boshUrl === undefined ? undefined : serviceUrl(opts.boshUrl, opts.room),
+      domain: opts.hosts.domain,
+      credentials: { username, password },
+      pingIntervalMs: 0,
+    });
+    let sessionId: string | undefined;
+    try {
+      const res = await conn.iq(conferenceRequest(focus, this.roomJid, opts.machineUid, undefined));
+      const id = res.getChild('conference', NS_FOCUS)?.attrs['session-id'];
+      sessionId = typeof id === 'string' && id !== '' ? id : undefined;
+    } finally {
+      conn.close();
+    }
+    if (sessionId === undefined) throw new Error('The server gave no login session for this meeting.');
+    this.#sessionId = sessionId;
+    const accepted = new Promise<void>((resolve, reject) => {
+      this.#takeAuthResult()?.reject(new Error('superseded by another login'));
+      this.#authResult = { resolve, reject };
+    });
+    this.#authWake?.();
+    await accepted;
   }
 
   #joinRoom(): Promise<void> {
@@ -920,11 +1017,11 @@ export class Conference extends Emitter<ConferenceEvents> {
 
   /** XMPP over WebSocket, else over BOSH when the WebSocket cannot be opened (`?room=` as Jitsi Meet adds it). */
   static #connect(opts: ConferenceOptions): Promise<XmppConnection> {
-    const query = `?room=${encodeURIComponent(opts.room)}`;
+    // With a token: `&token=` and the main domain; else the guest domain when there is one (Jitsi Meet).
     return XmppConnection.connect({
-      url: `${opts.websocketUrl}${query}`,
-      boshUrl: opts.boshUrl === undefined ? undefined : `${opts.boshUrl}${query}`,
-      domain: opts.hosts.domain,
+      url: serviceUrl(opts.websocketUrl, opts.room, opts.token),
+      boshUrl: opts.boshUrl === undefined ? undefined : serviceUrl(opts.boshUrl, opts.room, opts.token),
+      domain: loginDomain(opts.hosts, opts.token),
     });
   }
 
@@ -1001,7 +1098,7 @@ export class Conference extends Emitter<ConferenceEvents> {
           return;
         }
         this.#attach(conn);
-        await this.#requestConference(this.#options);
+        await this.#requestConference(this.#options, false);
         this.#seenOnRejoin = new Set();
         await this.#joinRoom();
         // Whoever was not in the room when we came back has left meanwhile.
@@ -1034,6 +1131,19 @@ export class Conference extends Emitter<ConferenceEvents> {
       }
     }
   }
+}
+
+/** The conference IQ (§3.1), with the login session id when we have one (secure domain). */
+function conferenceRequest(focus: string, roomJid: string, machineUid: string, sessionId: string | undefined): Element {
+  return xml(
+    'iq',
+    { type: 'set', to: focus },
+    xml(
+      'conference',
+      { xmlns: NS_FOCUS, room: roomJid, 'machine-uid': machineUid, ...(sessionId !== undefined ? { 'session-id': sessionId } : {}) },
+      xml('property', { name: 'rtcstatsEnabled', value: 'false' }),
+    ),
+  );
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * A small XMPP client, speaking exactly what strophe.js (and so lib-jitsi-meet) puts on the wire: SASL ANONYMOUS
- * without initial response, resource binding without a requested resource, no session IQ, no stream management.
+ * without initial response (or PLAIN with it, to log in on a secure domain; RFC 4616), resource binding without a requested resource, no session IQ, no stream management.
  * IQ responses are matched by `id` only, as Strophe does.
  *
  * The stream runs over a WebSocket (RFC 7395); when the WebSocket cannot be opened at all, over BOSH (XEP-0124/0206)
@@ -19,6 +19,7 @@
  * - /work/shared/PROTOCOL.md §2.1–§2.4, §2.7, Appendix B (ping interval, timeout, threshold)
  */
 import { type Element, NS_BIND, NS_CLIENT, NS_PING, NS_SASL, NS_STANZAS, NS_STREAMS, xml } from '@jitsi-one/xmpp';
+import { plainAuthPayload } from '../auth.js';
 import { Emitter } from '../events.js';
 import { BoshTransport } from './bosh.js';
 import type { Transport } from './transport.js';
@@ -39,6 +40,19 @@ export class IqError extends Error {
   }
 }
 
+/** The server refused the SASL login (`<failure>`): `condition` (e.g. `not-authorized`) and its `<text>`. */
+export class LoginError extends Error {
+  override readonly name = 'LoginError';
+  readonly condition: string;
+  readonly text: string | undefined;
+
+  constructor(condition: string, text?: string) {
+    super(`login refused: ${text ?? condition}`);
+    this.condition = condition;
+    this.text = text;
+  }
+}
+
 /** Handles an incoming stanza; returns true when it took it (stops the other handlers). */
 export type StanzaHandler = (stanza: Element) => boolean;
 
@@ -47,8 +61,10 @@ export interface XmppConnectionOptions {
   url?: string | undefined;
   /** BOSH URL (`config.bosh`, may be relative): used when the WebSocket cannot be opened. */
   boshUrl?: string | undefined;
-  /** The XMPP domain (`config.hosts.domain`). */
+  /** The XMPP domain (`config.hosts.domain`, or `hosts.anonymousdomain` for guests). */
   domain: string;
+  /** Log in with SASL PLAIN (secure domain); anonymously without. */
+  credentials?: { username: string; password: string } | undefined;
   /** How long to wait for each step of the login (and for the WebSocket to open). Default 10 s. */
   timeoutMs?: number;
   /** Client pings to the server (LJM: every 10 s, 5 s timeout, 2 failures); 0 turns them off. */
@@ -69,6 +85,7 @@ export class XmppConnection extends Emitter<ConnectionEvents> {
   readonly #transport: Transport;
   readonly #domain: string;
   readonly #timeoutMs: number;
+  readonly #credentials: { username: string; password: string } | undefined;
   readonly #handlers: StanzaHandler[] = [];
   readonly #pending = new Map<string, { resolve: (el: Element) => void; reject: (err: Error) => void; timer: number }>();
   /** Elements received during login, consumed in order by {@link #nextFrame}. */
@@ -84,18 +101,20 @@ export class XmppConnection extends Emitter<ConnectionEvents> {
   /** The full JID the server bound. */
   jid = '';
 
-  private constructor(transport: Transport, domain: string, timeoutMs: number) {
+  private constructor(transport: Transport, domain: string, timeoutMs: number, credentials?: { username: string; password: string }) {
     super();
     this.#transport = transport;
     this.#domain = domain;
     this.#timeoutMs = timeoutMs;
+    this.#credentials = credentials;
     transport.onElement = (el) => this.#onElement(el);
     transport.onClose = (error) => this.#onClosed(error);
   }
 
   /**
    * Opens the WebSocket (or, when it cannot be opened and `boshUrl` is given, a BOSH session), authenticates
-   * anonymously and binds a resource.
+   * (anonymously, or with SASL PLAIN when `credentials` are given) and binds a resource. A refused login rejects
+   * with {@link LoginError}.
    */
   static async connect(opts: XmppConnectionOptions): Promise<XmppConnection> {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -114,7 +133,7 @@ export class XmppConnection extends Emitter<ConnectionEvents> {
       if (opts.boshUrl === undefined) throw wsError instanceof Error ? wsError : new Error('no XMPP service URL');
       transport = new BoshTransport(opts.boshUrl, opts.domain);
     }
-    const conn = new XmppConnection(transport, opts.domain, timeoutMs);
+    const conn = new XmppConnection(transport, opts.domain, timeoutMs, opts.credentials);
     try {
       await conn.#login();
       conn.#startPings(opts.pingIntervalMs ?? PING_INTERVAL_MS);
@@ -210,11 +229,23 @@ export class XmppConnection extends Emitter<ConnectionEvents> {
     // RFC 7395 §3.4 / XEP-0206 §4 (PROTOCOL §2.1–2.2): the features after the stream opens.
     let features = await this.#openStream();
     const mechanisms = features.getChild('mechanisms', NS_SASL)?.getChildren('mechanism').map((m) => m.getText()) ?? [];
-    if (!mechanisms.includes('ANONYMOUS')) throw new Error('the server does not offer anonymous login');
-    // RFC 4505: ANONYMOUS with no initial response (strophe sends none).
-    this.#transport.send(`<auth xmlns="${NS_SASL}" mechanism="ANONYMOUS"/>`);
+    const creds = this.#credentials;
+    if (creds !== undefined) {
+      if (!mechanisms.includes('PLAIN')) throw new LoginError('invalid-mechanism', 'the server does not offer password login');
+      // RFC 4616: PLAIN with the initial response (strophe sends it with the <auth/>).
+      this.#transport.send(`<auth xmlns="${NS_SASL}" mechanism="PLAIN">${plainAuthPayload(creds.username, creds.password)}</auth>`);
+    } else {
+      if (!mechanisms.includes('ANONYMOUS')) throw new LoginError('invalid-mechanism', 'the server does not offer anonymous login');
+      // RFC 4505: ANONYMOUS with no initial response (strophe sends none).
+      this.#transport.send(`<auth xmlns="${NS_SASL}" mechanism="ANONYMOUS"/>`);
+    }
     const outcome = await this.#nextFrame();
-    if (outcome.name !== 'success') throw new Error('anonymous login refused');
+    if (outcome.name !== 'success') {
+      // RFC 6120 §6.5: <failure><condition/><text>…</text></failure>.
+      const condition = outcome.children.find((c) => typeof c !== 'string' && c.name !== 'text') as Element | undefined;
+      const text = outcome.getChildText('text') ?? undefined;
+      throw new LoginError(outcome.name === 'failure' ? (condition?.name ?? 'undefined-condition') : 'undefined-condition', text === '' ? undefined : text);
+    }
     features = await this.#openStream();
     if (features.getChild('bind', NS_BIND) === undefined) throw new Error('the server offers no resource binding');
     // RFC 6120 §7.6: no <resource/>, the server picks one.
