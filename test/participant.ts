@@ -29,6 +29,7 @@ import { GenericNack, RTCPeerConnection, RtcpTransportLayerFeedback, RtpPacket, 
 import WebSocket from 'ws';
 import { type Element, NS_MUC } from '@jitsi-one/xmpp';
 import { emptyDescription, expandJsonSources, parseJingle, serializeJingle } from '../packages/focus/src/jingle/xml.js';
+import { LJM_FEATURES as LJM_DISCO_FEATURES } from '../packages/focus/src/jingle/fixtures/ljm-features.js';
 import type { Content, Jingle, Reason, RtpDescription, RtpHdrExt, Source, SsrcGroup } from '../packages/focus/src/jingle/types.js';
 import { jingleToSdp, sdpMids, sdpPayloadTypes, sdpTransport, sourcesOf, usablePayloadTypes, type Media } from './jingle-sdp.js';
 import { buildRtx, ReceiveRepair, SendHistory } from './media-repair.js';
@@ -43,23 +44,8 @@ const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info';
 const NS_FOCUS = 'http://jitsi.org/protocol/focus';
 const URI_AUDIO_LEVEL = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
 
-/** What this LJM answers to disco#info (PROTOCOL §3.4.2, defaults: no SSRC rewriting). */
-export const LJM_FEATURES = [
-  'urn:xmpp:jingle:1',
-  'urn:xmpp:jingle:apps:rtp:1',
-  'urn:xmpp:jingle:transports:ice-udp:1',
-  'urn:xmpp:jingle:apps:dtls:0',
-  'urn:xmpp:jingle:transports:dtls-sctp:1',
-  'urn:xmpp:jingle:apps:rtp:audio',
-  'urn:xmpp:jingle:apps:rtp:video',
-  'http://jitsi.org/json-encoded-sources',
-  'urn:ietf:rfc:4588',
-  'http://jitsi.org/remb',
-  'http://jitsi.org/tcc',
-  'http://jitsi.org/source-name',
-  'http://jitsi.org/receive-multiple-video-streams',
-  'http://jabber.org/protocol/caps',
-];
+/** What this LJM answers to disco#info (PROTOCOL §3.4.2, defaults: no SSRC rewriting), with entity caps. */
+export const LJM_FEATURES = [...LJM_DISCO_FEATURES, 'http://jabber.org/protocol/caps'];
 
 export interface ParticipantSsrcs {
   audio: number;

@@ -79,6 +79,30 @@ describe('retransmission requests to senders', () => {
     expect(stats).toEqual({ missing: 1, recovered: 1, requests: asked });
   });
 
+  it('padding-only packets on the media SSRC (probes of a sender without RTX) are not taken for loss', () => {
+    const h = new Harness();
+    h.join(['A', 'B']);
+    const sender = new Vp8SimulcastSender(h.plan('A'));
+    const s0 = h.plan('A').video[0] as number;
+    const e0 = sender.enc[0];
+    if (e0 === undefined) throw new Error('no encoding 0');
+    const rtcp: Buffer[] = [];
+    for (let f = 0; f < 5; f++) {
+      deliverFrame(h, 'A', sender, sender.frame(), rtcp);
+      // Two padding-only probes between frames, numbered in the media stream.
+      for (let k = 0; k < 2; k++) {
+        h.transport('A').deliverRtp(rtp({ pt: 100, seq: e0.seq, ts: e0.ts, ssrc: s0, payload: [], padding: 200 }));
+        e0.seq = (e0.seq + 1) & 0xffff;
+      }
+      h.time.advance(FRAME_MS);
+    }
+    deliverFrame(h, 'A', sender, sender.frame(), rtcp);
+    h.time.advance(300);
+    rtcp.push(...h.transport('A').rtcp.splice(0));
+    expect(nacked(rtcp, s0)).toEqual([]);
+    expect(h.conference().endpoints.get('A')?.stats().retransmissionRequests.missing).toBe(0);
+  });
+
   it('a sender that does not answer is asked at most 10 times per packet, within a second', () => {
     const h = new Harness();
     h.join(['A', 'B']);

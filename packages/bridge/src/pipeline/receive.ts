@@ -10,7 +10,8 @@
  * The order on the video path is JVB's (PROTOCOL.md §7.4: padding termination → RTX → duplicate termination →
  * video parser): probes (padding-only packets, RTX copies of packets we already have) never reach the parser or
  * a receiver. Every drop is counted on the node that made it. Loss detection marks skipped sequence numbers of a
- * video stream for a NACK to the sender (pipeline/nack-requester.ts), and clears them when the RTX arrives.
+ * video stream for a NACK to the sender (pipeline/nack-requester.ts), and clears them when the RTX arrives; padding
+ * on a media SSRC and video dropped while force-muted count as received there.
  *
  * RTCP: rtcp-validate → rtcp-termination (pipeline/rtcp.ts).
  */
@@ -128,8 +129,26 @@ export function buildRtpReceivePipeline(ctx: ReceiveContext, release: PacketSink
         a.node(consumer('fan-out', toConference));
       });
       d.path('video', isVideo, (v) => {
-        v.node(filter('force-mute', () => ctx.forceMute.video !== true, 'force-muted'));
-        v.node(filter('padding-termination', (p) => !p.rtp.isPaddingOnly, 'padding-only'));
+        // Loss detection must see every sequence number of a media SSRC, also of packets dropped before it (padding
+        // of a sender without RTX, video dropped while force-muted), or it would ask the sender for them.
+        const seen = (p: PacketInfo): void => {
+          const s = stream as IncomingStream;
+          if (s.nacks !== null && s.nacks.onPacket(p.rtp.sequenceNumber, now) > 0) ctx.onVideoLoss(s, now);
+        };
+        v.node(
+          transformer('force-mute', (p) => {
+            if (ctx.forceMute.video !== true) return p;
+            seen(p);
+            return 'force-muted';
+          }),
+        );
+        v.node(
+          transformer('padding-termination', (p) => {
+            if (!p.rtp.isPaddingOnly) return p;
+            seen(p);
+            return 'padding-only';
+          }),
+        );
         v.node(
           transformer('rtx-unwrap', (p) => {
             const s = stream as IncomingStream;
@@ -151,10 +170,7 @@ export function buildRtpReceivePipeline(ctx: ReceiveContext, release: PacketSink
           }),
         );
         v.node(
-          observer('loss-detection', (p) => {
-            const s = stream as IncomingStream;
-            if (s.nacks !== null && s.nacks.onPacket(p.rtp.sequenceNumber, now) > 0) ctx.onVideoLoss(s, now);
-          }),
+          observer('loss-detection', seen),
         );
         v.node(
           observer('receive-stats', (p) => {
