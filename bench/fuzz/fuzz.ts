@@ -5,7 +5,10 @@
  * - the pure parser families: RTP (+ header extensions, stripper), VP8 descriptors, compound RTCP (+ transport-cc),
  *   STUN, SRTP/SRTCP (4 profiles), bridge-channel JSON, DTLS records into real DTLS sessions;
  * - the media port on loopback UDP: datagrams from an unknown address through a real socket, and from the peers'
- *   verified addresses injected where the mux hands them to a transport, while media flows through the bridge.
+ *   verified addresses injected where the mux hands them to a transport, while media flows through the bridge;
+ * - XML (packages/xmpp/test/fuzz): `xml`, mutated stanzas/stream headers/BOSH bodies through XmlStreamParser in
+ *   random chunks; `xml-session`, fuzzed WebSocket connections into a live XmppServer, each followed by a ping
+ *   from a healthy session (the server's error logs count as failures).
  *
  * Report: cases and cases/s per family, outcomes ("drops by reason") per family, the port's drop counters (mux,
  * transports, ICE), every exception or invariant violation with the seed, case and hex of the input (asynchronous
@@ -23,20 +26,21 @@ import { PARSER_FAMILIES, createParserFamily, type ParserFamilyName } from '../.
 import { exposeGc, heapUsedAfterGc } from '../../packages/bridge/test/fuzz/gc.js';
 import { PortHarness, counterDelta, type PortSnapshot, type StreamReport } from '../../packages/bridge/test/fuzz/port.js';
 import { Watchdog } from '../../packages/bridge/test/fuzz/watchdog.js';
+import { createXmlParserFamily, createXmlSessionFamily } from '../../packages/xmpp/test/fuzz/families.js';
 import { renderTable, type Row } from '../lib/table.js';
 
-export const description = 'fuzz 1,000,000 RTP/RTCP/STUN/SRTP/DTLS/VP8/JSON inputs through the parsers and at the media port';
+export const description = 'fuzz 1,000,000 RTP/RTCP/STUN/SRTP/DTLS/VP8/JSON/XML inputs through the parsers, at the media port and into a live XMPP server';
 
 const USAGE = `usage: npm run bench -- fuzz [options]   (or: npx tsx bench/fuzz/fuzz.ts [options])
 
   --cases N        total cases (default 1000000), split over the families by weight
   --seed S         run seed (default: random; printed, reuse it to replay)
-  --only A,B       only these families (${[...PARSER_FAMILIES, 'dtls', 'port-unknown', 'port-verified'].join(', ')})
+  --only A,B       only these families (${[...PARSER_FAMILIES, 'dtls', 'port-unknown', 'port-verified', 'xml', 'xml-session'].join(', ')})
   --json           print one JSON object on stdout; the report goes to stderr
   -h, --help
 `;
 
-type FamilyName = ParserFamilyName | 'dtls' | 'port-unknown' | 'port-verified';
+type FamilyName = ParserFamilyName | 'dtls' | 'port-unknown' | 'port-verified' | 'xml' | 'xml-session';
 
 /** Share of the cases per family (cheap datagram parsers get most; zod and werift cost ~10× per case). */
 const WEIGHTS: Record<FamilyName, number> = {
@@ -49,6 +53,9 @@ const WEIGHTS: Record<FamilyName, number> = {
   dtls: 4,
   'port-unknown': 14,
   'port-verified': 14,
+  // Of 1,000,000: xml 128,205 and xml-session 17,094.
+  xml: 15,
+  'xml-session': 2,
 };
 
 const FAMILY_INDEX: Record<FamilyName, number> = {
@@ -61,6 +68,8 @@ const FAMILY_INDEX: Record<FamilyName, number> = {
   dtls: 6,
   'port-unknown': 100,
   'port-verified': 101,
+  xml: 7,
+  'xml-session': 8,
 };
 
 interface AsyncError {
@@ -176,6 +185,27 @@ export async function run(args: string[]): Promise<number> {
         family.close();
       }
       checkpoint('dtls');
+    }
+    const nXml = counts.get('xml') ?? 0;
+    if (nXml > 0) {
+      current = 'xml';
+      const r = await runFamily(createXmlParserFamily(), { seed, cases: nXml, familyIndex: FAMILY_INDEX.xml, watchdog, onInput: remember });
+      results.push(r);
+      checkpoint('xml');
+      log(`  xml: ${fmt(nXml)} cases in ${(r.elapsedMs / 1000).toFixed(1)} s, ${r.failureCount} failures`);
+    }
+    const nXmlSession = counts.get('xml-session') ?? 0;
+    if (nXmlSession > 0) {
+      current = 'xml-session';
+      const family = await createXmlSessionFamily();
+      try {
+        const r = await runFamily(family, { seed, cases: nXmlSession, familyIndex: FAMILY_INDEX['xml-session'], watchdog, yieldEvery: 64, onInput: remember });
+        results.push(r);
+        log(`  xml-session: ${fmt(nXmlSession)} connections in ${(r.elapsedMs / 1000).toFixed(1)} s, ${r.failureCount} failures`);
+      } finally {
+        await family.close?.();
+      }
+      checkpoint('xml-session');
     }
     const nUnknown = counts.get('port-unknown') ?? 0;
     const nVerified = counts.get('port-verified') ?? 0;

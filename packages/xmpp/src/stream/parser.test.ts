@@ -517,6 +517,14 @@ describe('XmlStreamParser: policy-violation limits', () => {
     expect(ev[0]?.[0]).toBe('el');
   });
 
+  it('an oversized XML declaration fails the same way in one chunk as in many (found by fuzz-xml)', () => {
+    const decl = `<?xml version="1.0" pad="${'a'.repeat(2000)}"?>`;
+    const doc = `${decl}<stream:stream xmlns:stream="http://etherx.jabber.org/streams">`;
+    expect(run('stream', [doc], { maxStanzaSize: 1024 })).toEqual([['error', 'policy-violation']]);
+    expect(run('stream', oneByOne(doc), { maxStanzaSize: 1024 })).toEqual([['error', 'policy-violation']]);
+    expect(run('stream', [`<?xml version="1.0"?>${doc.slice(decl.length)}`], { maxStanzaSize: 1024 })[0]?.[0]).toBe('open');
+  });
+
   it('depth: maxDepth is allowed, maxDepth + 1 is not', () => {
     const nest = (n: number) => '<d>'.repeat(n) + '</d>'.repeat(n);
     expect(run('framed', [nest(8)], { maxDepth: 8 })).toEqual([['el', nest(8).replace('<d></d>', '<d/>')]]);

@@ -169,6 +169,8 @@ export class XmlStreamParser {
         }
         const close = data.indexOf('?>', pos + 2);
         if (close === -1) return this.#keep(data.slice(pos), head.length < 6 ? { kind: 'short' } : { kind: 'seq', seq: '?>', tail: data.slice(-1) });
+        // Same bound whether the declaration arrives whole or in pieces (a kept partial one is bounded by #keep).
+        if (close + 2 - pos > this.#limits.maxStanzaSize) return this.#fail('policy-violation', 'XML declaration too large');
         this.#seenAnything = true;
         pos = close + 2;
         continue;
