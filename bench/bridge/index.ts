@@ -33,6 +33,7 @@ import { LoadGenerator, type GeneratorOptions, type WindowResult } from './gener
 import { summarizeProfile, type ProfileSummary } from './profile.js';
 import type { BridgeCounters } from './protocol.js';
 import { cpuCount, readMachineBusyMs } from './sys.js';
+import { UsageError } from '../lib/args.js';
 
 export const description = 'SFU forwarding: 10×10 and 3×50 over real ICE/DTLS/SRTP on loopback, max loss-free forwarded pkt/s';
 
@@ -70,8 +71,6 @@ const STEP_UP = 1.35;
 const GENERATOR_MAX_CPU_PERCENT = 85;
 /** Other processes above this CPU % make a step unreliable: a failing one is repeated (at most twice per scenario). */
 const CONTENDED_CPU_PERCENT = 25;
-
-class UsageError extends Error {}
 
 interface Options {
   scenarios: { name: string; senders: number; receivers: number }[];

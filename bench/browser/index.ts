@@ -26,6 +26,7 @@ import { chromiumAvailable, launchChromium } from '../../test/browser.js';
 import { onCleanup, wasInterrupted } from '../lib/cleanup.js';
 import { percentiles, round } from '../lib/stats.js';
 import { renderTable, type Row } from '../lib/table.js';
+import { intFlag, parseOrUsage, UsageError } from '../lib/args.js';
 
 export const description =
   'web client in Chromium: page load → first remote frame (2nd, 3rd browser); CPU per browser and bytes received with three';
@@ -46,15 +47,6 @@ const USAGE = `usage: npm run bench -- browser [options]
 The default run takes about a minute. The server runs in this process; the three browsers, the server and the
 bench share the machine's cores (shown in the output).
 `;
-
-class UsageError extends Error {}
-
-function intFlag(value: string | undefined, name: string, def: number, min: number, max: number): number {
-  if (value === undefined) return def;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer in ${min}..${max}`);
-  return n;
-}
 
 /**
  * Runs in every page before the client: records, per remote tile (endpoint id), when its video element first
@@ -180,30 +172,25 @@ interface BrowserUsage {
 }
 
 export async function run(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: false,
-      options: {
-        rounds: { type: 'string' },
-        duration: { type: 'string' },
-        warmup: { type: 'string' },
-        timeout: { type: 'string' },
-        viewport: { type: 'string' },
-        'no-p2p': { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }).values;
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
-    return 1;
-  }
-  if (parsed.help) {
-    process.stderr.write(USAGE);
-    return 0;
-  }
+  const parsed = parseOrUsage(
+    () =>
+      parseArgs({
+        args,
+        allowPositionals: false,
+        options: {
+          rounds: { type: 'string' },
+          duration: { type: 'string' },
+          warmup: { type: 'string' },
+          timeout: { type: 'string' },
+          viewport: { type: 'string' },
+          'no-p2p': { type: 'boolean', default: false },
+          json: { type: 'boolean', default: false },
+          help: { type: 'boolean', short: 'h', default: false },
+        },
+      }).values,
+    USAGE,
+  );
+  if (typeof parsed === 'number') return parsed;
   let rounds: number, durationS: number, warmupS: number, timeoutS: number;
   let viewport: { width: number; height: number };
   try {

@@ -20,6 +20,7 @@ import { renderTable, type Row } from '../lib/table.js';
 import type { JoinTimeline } from './probe.js';
 import { runJoinScenario, type PhaseStats, type ScenarioResult } from './scenario.js';
 import { measureTsxOverheadKb, startJoinServer } from './server.js';
+import { intFlag, parseOrUsage, UsageError } from '../lib/args.js';
 
 export const description =
   'time from WebSocket connect to the first VP8 key frame from each other participant (2nd, 3rd, 10th); server RSS';
@@ -58,15 +59,6 @@ const AIMS = {
   idleRssMb: 150,
   perParticipantMb: 2,
 } as const;
-
-class UsageError extends Error {}
-
-function intFlag(value: string | undefined, name: string, def: number, min: number, max: number): number {
-  if (value === undefined) return def;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer in ${min}..${max}`);
-  return n;
-}
 
 interface Dist {
   n: number;
@@ -159,35 +151,30 @@ const pct = (cpuMs: number | undefined, wallMs: number): string =>
   cpuMs === undefined || wallMs <= 0 ? '–' : `${Math.round((cpuMs / wallMs) * 100)} %`;
 
 export async function run(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: false,
-      options: {
-        rooms: { type: 'string' },
-        joins: { type: 'string' },
-        size: { type: 'string' },
-        timeout: { type: 'string' },
-        settle: { type: 'string' },
-        steady: { type: 'string' },
-        jitter: { type: 'string' },
-        'log-level': { type: 'string', default: 'warn' },
-        gc: { type: 'boolean', default: false },
-        'server-config': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        verbose: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }).values;
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
-    return 1;
-  }
-  if (parsed.help) {
-    process.stderr.write(USAGE);
-    return 0;
-  }
+  const parsed = parseOrUsage(
+    () =>
+      parseArgs({
+        args,
+        allowPositionals: false,
+        options: {
+          rooms: { type: 'string' },
+          joins: { type: 'string' },
+          size: { type: 'string' },
+          timeout: { type: 'string' },
+          settle: { type: 'string' },
+          steady: { type: 'string' },
+          jitter: { type: 'string' },
+          'log-level': { type: 'string', default: 'warn' },
+          gc: { type: 'boolean', default: false },
+          'server-config': { type: 'string' },
+          json: { type: 'boolean', default: false },
+          verbose: { type: 'boolean', default: false },
+          help: { type: 'boolean', short: 'h', default: false },
+        },
+      }).values,
+    USAGE,
+  );
+  if (typeof parsed === 'number') return parsed;
   let configOverrides: Record<string, unknown> | undefined;
   let rooms: number, joins: number, size: number, timeoutS: number, settleMs: number, steadyS: number, jitterMs: number;
   try {

@@ -14,6 +14,7 @@ import { renderTable, type Row } from '../lib/table.js';
 import { runMucLoad, type MucLoadMetrics, type MucLoadOptions } from './scenario.js';
 import type { ProsodyGc } from './prosody.js';
 import { TARGET_NAMES, startTarget, type TargetName, type TargetOptions } from './targets.js';
+import { intFlag, parseOrUsage, UsageError } from '../lib/args.js';
 
 export const description = 'MUC join + groupchat fan-out load (ours vs. Prosody)';
 
@@ -65,45 +66,31 @@ const COMPARED = [
 
 type ComparedKey = (typeof COMPARED)[number]['key'];
 
-function intFlag(value: string | undefined, name: string, def: number, min: number, max: number): number {
-  if (value === undefined) return def;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer in ${min}..${max}`);
-  return n;
-}
-
-class UsageError extends Error {}
-
 export async function run(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: false,
-      options: {
-        target: { type: 'string', default: 'both' },
-        occupants: { type: 'string' },
-        messages: { type: 'string' },
-        senders: { type: 'string' },
-        window: { type: 'string' },
-        concurrency: { type: 'string' },
-        'join-window': { type: 'string' },
-        'prosody-gc': { type: 'string', default: 'generational' },
-        'join-timeout': { type: 'string' },
-        'phase-timeout': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        verbose: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }).values;
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
-    return 1;
-  }
-  if (parsed.help) {
-    process.stderr.write(USAGE);
-    return 0;
-  }
+  const parsed = parseOrUsage(
+    () =>
+      parseArgs({
+        args,
+        allowPositionals: false,
+        options: {
+          target: { type: 'string', default: 'both' },
+          occupants: { type: 'string' },
+          messages: { type: 'string' },
+          senders: { type: 'string' },
+          window: { type: 'string' },
+          concurrency: { type: 'string' },
+          'join-window': { type: 'string' },
+          'prosody-gc': { type: 'string', default: 'generational' },
+          'join-timeout': { type: 'string' },
+          'phase-timeout': { type: 'string' },
+          json: { type: 'boolean', default: false },
+          verbose: { type: 'boolean', default: false },
+          help: { type: 'boolean', short: 'h', default: false },
+        },
+      }).values,
+    USAGE,
+  );
+  if (typeof parsed === 'number') return parsed;
 
   let targets: TargetName[];
   let load: Omit<MucLoadOptions, 'log' | 'room'>;
