@@ -5,8 +5,9 @@
  * ICE/DTLS/SRTP, synthetic Opus-like audio and VP8). No fixed sleeps: every step waits on a condition.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningServer, startServer } from '../packages/server/src/index.js';
+import type { RunningServer } from '../packages/server/src/index.js';
 import { Participant, type ParticipantSsrcs, waitFor } from './participant.js';
+import { startLoopbackServer } from './loopback-server.js';
 
 const ROOM_NAME = 'issue5';
 const NICKS = ['aaaa1111', 'bbbb2222', 'cccc3333'] as const;
@@ -56,15 +57,7 @@ async function expectMediaBetween(nicks: readonly Nick[], min: number, timeoutMs
 }
 
 beforeAll(async () => {
-  server = await startServer({
-    config: {
-      http: { port: 0, host: '127.0.0.1', insecureHttp: true },
-      xmpp: { c2s: { port: null } },
-      log: { level: 'silent' },
-      bridge: { transport: { port: 0, bindAddress: '127.0.0.1', hostAddresses: ['127.0.0.1'] } },
-      stun: { enabled: false },
-    },
-  });
+  server = await startLoopbackServer();
   room = `${ROOM_NAME}@${server.mucDomain}`;
 });
 

@@ -15,8 +15,9 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { type RunningServer, startServer } from '../packages/server/src/index.js';
+import type { RunningServer } from '../packages/server/src/index.js';
 import { launchChromium } from './browser.js';
+import { startLoopbackServer } from './loopback-server.js';
 
 const BUNDLE = process.env.LJM_BUNDLE;
 if (BUNDLE === undefined || BUNDLE === '') {
@@ -265,16 +266,8 @@ async function expectMediaFlows(group: readonly Client[], opts: { minFrames?: nu
 
 suite(suiteName, () => {
   beforeAll(async () => {
-    server = await startServer({
-      config: {
-        http: { port: 0, host: '127.0.0.1', insecureHttp: true },
-        xmpp: { c2s: { port: null } },
-        log: { level: 'silent' },
-        bridge: { transport: { port: 0, bindAddress: '127.0.0.1', hostAddresses: ['127.0.0.1'] } },
-        // Our embedded STUN server on loopback, announced in /config.js and XEP-0215 (P2P uses it).
-        stun: { enabled: true, port: 0, host: '127.0.0.1' },
-      },
-    });
+    // Our embedded STUN server on loopback, announced in /config.js and XEP-0215 (P2P uses it).
+    server = await startLoopbackServer({ stun: { enabled: true, port: 0, host: '127.0.0.1' } });
     browser = await launchChromium();
   }, 60_000);
 

@@ -4,8 +4,9 @@
  * listener on a loopback port. No fixed sleeps: every step waits on a condition.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningServer, startServer } from '../packages/server/src/index.js';
+import type { RunningServer } from '../packages/server/src/index.js';
 import { Participant, type ParticipantSsrcs } from './participant.js';
+import { startLoopbackServer } from './loopback-server.js';
 
 let server: RunningServer;
 const people: Participant[] = [];
@@ -65,16 +66,7 @@ async function mediaFlows(from: Participant, fromIndex: number, to: Participant,
 }
 
 beforeAll(async () => {
-  server = await startServer({
-    config: {
-      http: { port: 0, host: '127.0.0.1', insecureHttp: true },
-      xmpp: { c2s: { port: null } },
-      log: { level: 'silent' },
-      bridge: { transport: { port: 0, bindAddress: '127.0.0.1', hostAddresses: ['127.0.0.1'] } },
-      stun: { enabled: false },
-      metrics: { enabled: true, port: 0 },
-    },
-  });
+  server = await startLoopbackServer({ metrics: { enabled: true, port: 0 } });
   ops = `http://127.0.0.1:${server.metricsPort}`;
 });
 

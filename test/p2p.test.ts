@@ -5,8 +5,9 @@
  * (test/participant.ts: @xmpp/client over WebSocket or strophe.js over BOSH, werift ICE/DTLS/SRTP).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningServer, startServer } from '../packages/server/src/index.js';
+import type { RunningServer } from '../packages/server/src/index.js';
 import { Participant, type ParticipantSsrcs, waitFor } from './participant.js';
+import { startLoopbackServer } from './loopback-server.js';
 
 const A = 'a0a0a0a0';
 const B = 'b0b0b0b0';
@@ -74,15 +75,7 @@ async function expectMedia(nicks: readonly Nick[], path: 'bridge' | 'p2p', min: 
 }
 
 beforeAll(async () => {
-  server = await startServer({
-    config: {
-      http: { port: 0, host: '127.0.0.1', insecureHttp: true },
-      xmpp: { c2s: { port: null } },
-      log: { level: 'silent' },
-      bridge: { transport: { port: 0, bindAddress: '127.0.0.1', hostAddresses: ['127.0.0.1'] } },
-      stun: { enabled: false },
-    },
-  });
+  server = await startLoopbackServer();
   room = `p2p@${server.mucDomain}`;
 });
 

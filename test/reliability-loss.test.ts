@@ -15,9 +15,10 @@
  * what never arrived by the end of the window (once nothing is outstanding). Figures are printed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningServer, startServer } from '../packages/server/src/index.js';
+import type { RunningServer } from '../packages/server/src/index.js';
 import { Participant, type ParticipantSsrcs, waitFor } from './participant.js';
 import { type Impairment, UdpImpairmentProxy } from './udp-impairment.js';
+import { startLoopbackServer } from './loopback-server.js';
 
 const SENDER = 'a7a7a7a7';
 const RECEIVER = 'b7b7b7b7';
@@ -93,15 +94,7 @@ async function measure(nick: string, leg: 'up' | 'down'): Promise<WindowResult> 
 }
 
 beforeAll(async () => {
-  server = await startServer({
-    config: {
-      http: { port: 0, host: '127.0.0.1', insecureHttp: true },
-      xmpp: { c2s: { port: null } },
-      log: { level: 'silent' },
-      bridge: { transport: { port: 0, bindAddress: '127.0.0.1', hostAddresses: ['127.0.0.1'] } },
-      stun: { enabled: false },
-    },
-  });
+  server = await startLoopbackServer();
   room = `loss@${server.mucDomain}`;
   const port = server.bridge?.mux.port;
   if (port === undefined) throw new Error('no bridge');

@@ -5,11 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Element, elements } from '@jitsi-one/xmpp';
-import { type RunningServer, startServer } from '../packages/server/src/index.js';
+import type { RunningServer } from '../packages/server/src/index.js';
 import { TestClient } from '../packages/xmpp/test/client.js';
 import { emptyDescription, serializeJingle } from '../packages/focus/src/jingle/xml.js';
 import type { Jingle } from '../packages/focus/src/jingle/types.js';
 import { Participant, waitFor } from './participant.js';
+import { startLoopbackServer } from './loopback-server.js';
 
 const NS_JINGLE = 'urn:xmpp:jingle:1';
 const NS_FOCUS = 'http://jitsi.org/protocol/focus';
@@ -101,15 +102,7 @@ async function outsider(): Promise<TestClient> {
 }
 
 beforeAll(async () => {
-  server = await startServer({
-    config: {
-      http: { port: 0, host: '127.0.0.1', insecureHttp: true },
-      xmpp: { c2s: { port: null }, pingIntervalSeconds: PING_INTERVAL_S, pingTimeoutSeconds: PING_TIMEOUT_S },
-      log: { level: 'silent' },
-      bridge: { transport: { port: 0, bindAddress: '127.0.0.1', hostAddresses: ['127.0.0.1'] } },
-      stun: { enabled: false },
-    },
-  });
+  server = await startLoopbackServer({ xmpp: { pingIntervalSeconds: PING_INTERVAL_S, pingTimeoutSeconds: PING_TIMEOUT_S } });
   room = `robust@${server.mucDomain}`;
   // The focus invites once two participants are in the room, so all three join before any session is awaited.
   for (const nick of FIRST) await join(nick);

@@ -17,9 +17,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { type RunningServer, startServer } from '../packages/server/src/index.js';
+import type { RunningServer } from '../packages/server/src/index.js';
 import { chromiumAvailable, launchChromium } from './browser.js';
 import { othersIn, pageErrorsIn, personIn, pollUntil } from './web-pages.js';
+import { startLoopbackServer } from './loopback-server.js';
 
 const ROOM = 'web-client-p2p';
 type Name = 'Alice' | 'Bob' | 'Carol' | 'Dave';
@@ -197,16 +198,7 @@ const suite = chromiumAvailable() ? describe : describe.skip;
 
 suite('issue 6: P2P for two, the bridge from three, reconnect and BOSH in the web client', { timeout: 60_000 }, () => {
   beforeAll(async () => {
-    server = await startServer({
-      config: {
-        http: { port: 0, host: '127.0.0.1', insecureHttp: true },
-        xmpp: { c2s: { port: null } },
-        log: { level: 'silent' },
-        bridge: { transport: { port: 0, bindAddress: '127.0.0.1', hostAddresses: ['127.0.0.1'] } },
-        stun: { port: 0, host: '127.0.0.1' },
-        web: { p2p: { backToP2PDelay: 1 } },
-      },
-    });
+    server = await startLoopbackServer({ stun: { enabled: true, port: 0, host: '127.0.0.1' }, web: { p2p: { backToP2PDelay: 1 } } });
     // The fake media UI answers getDisplayMedia too (a synthetic screen); the flag picks it.
     browser = await launchChromium({ extraArgs: ['--auto-select-desktop-capture-source=Entire screen'] });
   });
@@ -392,15 +384,7 @@ ljmSuite('issue 6: our client and lib-jitsi-meet peer to peer', { timeout: 60_00
   let ljmBrowser: Browser;
 
   beforeAll(async () => {
-    ljmServer = await startServer({
-      config: {
-        http: { port: 0, host: '127.0.0.1', insecureHttp: true },
-        xmpp: { c2s: { port: null } },
-        log: { level: 'silent' },
-        bridge: { transport: { port: 0, bindAddress: '127.0.0.1', hostAddresses: ['127.0.0.1'] } },
-        stun: { port: 0, host: '127.0.0.1' },
-      },
-    });
+    ljmServer = await startLoopbackServer({ stun: { enabled: true, port: 0, host: '127.0.0.1' } });
     ljmBrowser = await launchChromium();
   });
 

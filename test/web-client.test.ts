@@ -12,10 +12,11 @@
 import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { type RunningServer, startServer } from '../packages/server/src/index.js';
+import type { RunningServer } from '../packages/server/src/index.js';
 import { chromiumAvailable, launchChromium } from './browser.js';
 import { waitFor } from './participant.js';
 import { othersIn, pageErrorsIn, personIn, pollUntil } from './web-pages.js';
+import { startLoopbackServer } from './loopback-server.js';
 
 const ROOM = 'web-client-three';
 const NAMES = ['Alice', 'Bob', 'Carol'] as const;
@@ -136,15 +137,7 @@ const suite = chromiumAvailable() ? describe : describe.skip;
 
 suite('issue 6: the web client in three browsers', { timeout: 60_000 }, () => {
   beforeAll(async () => {
-    server = await startServer({
-      config: {
-        http: { port: 0, host: '127.0.0.1', insecureHttp: true },
-        xmpp: { c2s: { port: null } },
-        log: { level: 'silent' },
-        bridge: { transport: { port: 0, bindAddress: '127.0.0.1', hostAddresses: ['127.0.0.1'] } },
-        stun: { enabled: false },
-      },
-    });
+    server = await startLoopbackServer();
     browser = await launchChromium();
   });
 
