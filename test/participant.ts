@@ -727,8 +727,9 @@ export class Participant {
     if (dt === undefined) throw new Error('werift has no P2P DTLS transport');
     s.pc = pc;
     s.dt = dt;
-    const audio = sdpMids(local).find((m) => m.media === 'audio');
-    const video = sdpMids(local).find((m) => m.media === 'video');
+    const mids = sdpMids(local);
+    const audio = mids.find((m) => m.media === 'audio');
+    const video = mids.find((m) => m.media === 'video');
     const audioPt = audio ? sdpPayloadTypes(local, audio.mid).find((p) => /opus/i.test(p.name))?.id : undefined;
     const videoPt = video ? sdpPayloadTypes(local, video.mid).find((p) => /vp8/i.test(p.name))?.id : undefined;
     s.pump = new MediaPump({

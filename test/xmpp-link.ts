@@ -11,6 +11,7 @@
  * is how each library wants it (@xmpp/client answers unhandled requests with service-unavailable by itself).
  */
 import WebSocket from 'ws';
+import parseXmppJsXml from '@xmpp/xml/lib/parse.js';
 import { type Element, XmlStreamParser } from '@jitsi-one/xmpp';
 
 export type XmppTransportKind = 'websocket' | 'bosh';
@@ -137,14 +138,13 @@ class XmppJsLink implements XmppLink {
   constructor(c: XmppJsClient) {
     this.#c = c;
     // Runs after @xmpp/client's own IQ routes (ping): the value returned is the reply (true = empty result).
-    c.middleware.use(async (ctx, next) => {
+    c.middleware.use((ctx, next) => {
       const st = ctx.stanza;
       if (st.attrs.type !== 'get' && st.attrs.type !== 'set') return next();
       const payload = this.#responder(this.#parse(st.toString()));
       if (payload === '') return true;
       // The reply must be @xmpp/xml's own Element class (the library checks instanceof).
-      const { default: parse } = (await import('@xmpp/xml/lib/parse.js')) as unknown as { default(s: string): unknown };
-      return parse(payload);
+      return parseXmppJsXml(payload);
     });
     c.on('stanza', (raw) => {
       const el = this.#parse(raw.toString());
